@@ -1,0 +1,329 @@
+//! The host side of the `sealed:capability` storage contract, independent of Wasm and of SQLite.
+//!
+//! * [`StorageRequest`] / [`StorageResponse`] / [`StorageError`]: one value per WIT call and result.
+//! * [`StorageBackend`]: what actually stores (SQLite in a run, the journal in a replay, memory in tests).
+//! * [`Gate`]: the only path from a guest to a backend. It checks the node's grants (interface × label
+//!   × operation) and budgets *before* the backend sees a request, and journals every call with its
+//!   result, refused or not. A refused call never reaches the backend.
+//!
+//! This crate must never touch a file, a clock or a database itself.
+
+use std::collections::BTreeSet;
+
+use sealed_snapshot::{Grant, Interface, Limits, Op};
+use serde::{Deserialize, Serialize};
+
+mod bytes;
+
+/// One storage call, exactly as the guest made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", deny_unknown_fields)]
+pub enum StorageRequest {
+    #[serde(rename = "registry.insert")]
+    RegistryInsert {
+        label: String,
+        key: String,
+        #[serde(with = "bytes")]
+        value: Vec<u8>,
+    },
+    #[serde(rename = "registry.get")]
+    RegistryGet { label: String, key: String },
+    #[serde(rename = "registry.exists")]
+    RegistryExists { label: String, key: String },
+    #[serde(rename = "events.append")]
+    EventsAppend {
+        label: String,
+        key: String,
+        #[serde(with = "bytes")]
+        payload: Vec<u8>,
+    },
+    #[serde(rename = "events.read")]
+    EventsRead { label: String, key: String, from_seq: u64, max_count: u32 },
+    #[serde(rename = "state.load")]
+    StateLoad { label: String, key: String },
+    #[serde(rename = "state.store")]
+    StateStoreIfVersion {
+        label: String,
+        key: String,
+        expected_version: u64,
+        #[serde(with = "bytes")]
+        value: Vec<u8>,
+    },
+}
+
+impl StorageRequest {
+    pub fn interface(&self) -> Interface {
+        match self {
+            Self::RegistryInsert { .. } | Self::RegistryGet { .. } | Self::RegistryExists { .. } => Interface::Registry,
+            Self::EventsAppend { .. } | Self::EventsRead { .. } => Interface::Events,
+            Self::StateLoad { .. } | Self::StateStoreIfVersion { .. } => Interface::State,
+        }
+    }
+
+    pub fn op(&self) -> Op {
+        match self {
+            Self::RegistryInsert { .. } => Op::Insert,
+            Self::RegistryGet { .. } => Op::Get,
+            Self::RegistryExists { .. } => Op::Exists,
+            Self::EventsAppend { .. } => Op::Append,
+            Self::EventsRead { .. } => Op::Read,
+            Self::StateLoad { .. } => Op::Load,
+            Self::StateStoreIfVersion { .. } => Op::Store,
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Self::RegistryInsert { label, .. }
+            | Self::RegistryGet { label, .. }
+            | Self::RegistryExists { label, .. }
+            | Self::EventsAppend { label, .. }
+            | Self::EventsRead { label, .. }
+            | Self::StateLoad { label, .. }
+            | Self::StateStoreIfVersion { label, .. } => label,
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        match self {
+            Self::RegistryInsert { key, .. }
+            | Self::RegistryGet { key, .. }
+            | Self::RegistryExists { key, .. }
+            | Self::EventsAppend { key, .. }
+            | Self::EventsRead { key, .. }
+            | Self::StateLoad { key, .. }
+            | Self::StateStoreIfVersion { key, .. } => key,
+        }
+    }
+
+    /// The value bytes the call carries into the store, if any.
+    pub fn value(&self) -> Option<&[u8]> {
+        match self {
+            Self::RegistryInsert { value, .. } | Self::StateStoreIfVersion { value, .. } => Some(value),
+            Self::EventsAppend { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// Whether the call writes.
+    pub fn is_write(&self) -> bool {
+        matches!(self, Self::RegistryInsert { .. } | Self::EventsAppend { .. } | Self::StateStoreIfVersion { .. })
+    }
+
+    /// `interface.op` as in grants and traces, e.g. `registry.insert`.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.interface().as_str(), self.op().as_str())
+    }
+}
+
+/// A successful storage result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StorageResponse {
+    /// registry.insert
+    Insert(InsertOutcome),
+    /// registry.get
+    Value(#[serde(with = "bytes::option")] Option<Vec<u8>>),
+    /// registry.exists
+    Exists(bool),
+    /// events.append: the new sequence number
+    Seq(u64),
+    /// events.read
+    Events(Vec<Event>),
+    /// state.load
+    State(Option<Versioned>),
+    /// state.store: the new version
+    Version(u64),
+}
+
+impl StorageResponse {
+    /// Bytes the response carries back to the guest.
+    pub fn bytes_len(&self) -> usize {
+        match self {
+            Self::Value(Some(v)) => v.len(),
+            Self::Events(e) => e.iter().map(|e| e.payload.len() + 8).sum(),
+            Self::State(Some(v)) => v.value.len() + 8,
+            _ => 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InsertOutcome {
+    Inserted,
+    AlreadyExists,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub seq: u64,
+    #[serde(with = "bytes")]
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Versioned {
+    pub version: u64,
+    #[serde(with = "bytes")]
+    pub value: Vec<u8>,
+}
+
+/// The closed set of refusals a guest can see (mirrors the WIT `storage-error`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", content = "detail", rename_all = "kebab-case")]
+pub enum StorageError {
+    #[error("not-granted: {0}")]
+    NotGranted(String),
+    #[error("invalid-argument: {0}")]
+    InvalidArgument(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("limit-exceeded: {0}")]
+    LimitExceeded(String),
+    #[error("other: {0}")]
+    Other(String),
+}
+
+/// Something that executes storage requests. Implementations hold no policy: grants and budgets are
+/// enforced by [`Gate`] before a request arrives here.
+pub trait StorageBackend {
+    fn execute(&mut self, request: &StorageRequest) -> Result<StorageResponse, StorageError>;
+}
+
+impl<T: StorageBackend + ?Sized> StorageBackend for Box<T> {
+    fn execute(&mut self, request: &StorageRequest) -> Result<StorageResponse, StorageError> {
+        (**self).execute(request)
+    }
+}
+
+/// One journaled storage call: the request and what the guest got back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalEntry {
+    pub request: StorageRequest,
+    pub result: Result<StorageResponse, StorageError>,
+}
+
+/// Why the gate refused a call in a way that must fail the run, even if the guest carries on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Refusal {
+    NotGranted { interface: Interface, label: String, op: Op },
+    TooManyCalls { limit: u32 },
+    ValueTooLarge { bytes: u64, limit: u64 },
+    KeyInvalid { detail: String },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotGranted { interface, label, op } => write!(
+                f,
+                "{}.{} on label {label:?} is not granted to this node",
+                interface.as_str(),
+                op.as_str()
+            ),
+            Refusal::TooManyCalls { limit } => write!(f, "more than {limit} storage calls in one invocation"),
+            Refusal::ValueTooLarge { bytes, limit } => write!(f, "value of {bytes} bytes exceeds the limit of {limit}"),
+            Refusal::KeyInvalid { detail } => write!(f, "invalid key or label: {detail}"),
+        }
+    }
+}
+
+/// Grants and budgets of one node invocation, in front of a backend.
+pub struct Gate<B> {
+    grants: BTreeSet<(Interface, String, Op)>,
+    max_calls: u32,
+    max_value_bytes: u64,
+    backend: B,
+    journal: Vec<JournalEntry>,
+    refusals: Vec<Refusal>,
+    bytes_moved: u64,
+}
+
+impl<B: StorageBackend> Gate<B> {
+    pub fn new(grants: &[Grant], limits: &Limits, backend: B) -> Self {
+        let grants = grants
+            .iter()
+            .flat_map(|g| g.ops.iter().map(move |op| (g.interface, g.label.clone(), *op)))
+            .collect();
+        Self {
+            grants,
+            max_calls: limits.max_storage_calls,
+            max_value_bytes: limits.max_value_bytes,
+            backend,
+            journal: Vec::new(),
+            refusals: Vec::new(),
+            bytes_moved: 0,
+        }
+    }
+
+    /// Checks, executes and journals one call.
+    pub fn call(&mut self, request: StorageRequest) -> Result<StorageResponse, StorageError> {
+        let result = match self.check(&request) {
+            Err(refusal) => {
+                let err = match &refusal {
+                    Refusal::NotGranted { .. } => StorageError::NotGranted(refusal.to_string()),
+                    Refusal::KeyInvalid { .. } => StorageError::InvalidArgument(refusal.to_string()),
+                    Refusal::TooManyCalls { .. } | Refusal::ValueTooLarge { .. } => {
+                        StorageError::LimitExceeded(refusal.to_string())
+                    }
+                };
+                self.refusals.push(refusal);
+                Err(err)
+            }
+            Ok(()) => self.backend.execute(&request),
+        };
+        self.bytes_moved += request.value().map_or(0, |v| v.len() as u64)
+            + request.key().len() as u64
+            + result.as_ref().map_or(0, |r| r.bytes_len() as u64);
+        self.journal.push(JournalEntry { request, result: result.clone() });
+        result
+    }
+
+    fn check(&self, request: &StorageRequest) -> Result<(), Refusal> {
+        if self.journal.len() as u64 >= u64::from(self.max_calls) {
+            return Err(Refusal::TooManyCalls { limit: self.max_calls });
+        }
+        let (interface, op, label) = (request.interface(), request.op(), request.label());
+        if !self.grants.contains(&(interface, label.to_string(), op)) {
+            return Err(Refusal::NotGranted { interface, label: label.to_string(), op });
+        }
+        let key = request.key();
+        if key.is_empty() || key.len() as u64 > self.max_value_bytes.min(4096) {
+            return Err(Refusal::KeyInvalid { detail: format!("key must be 1..=4096 bytes, got {}", key.len()) });
+        }
+        if let Some(v) = request.value()
+            && v.len() as u64 > self.max_value_bytes
+        {
+            return Err(Refusal::ValueTooLarge { bytes: v.len() as u64, limit: self.max_value_bytes });
+        }
+        Ok(())
+    }
+
+    pub fn journal(&self) -> &[JournalEntry] {
+        &self.journal
+    }
+
+    /// Refusals that fail the run (the first one is the run's error).
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
+    }
+
+    /// Bytes moved across the boundary so far (keys, values, responses): the basis of host-call fuel.
+    pub fn bytes_moved(&self) -> u64 {
+        self.bytes_moved
+    }
+
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// Ends the invocation: the backend, the journal and the refusals.
+    pub fn finish(self) -> (B, Vec<JournalEntry>, Vec<Refusal>) {
+        (self.backend, self.journal, self.refusals)
+    }
+}

@@ -1,0 +1,270 @@
+//! The sealed manifest, format `sealed-snapshot/v1`: the one document a run trusts.
+//!
+//! Every field is closed (`deny_unknown_fields`): an unknown field is a refusal, never ignored, because
+//! a field this host does not understand could change what the run means. `manifest.json` is stored as
+//! RFC 8785 canonical JSON; its sha256 is the snapshot digest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const FORMAT_V1: &str = "sealed-snapshot/v1";
+
+/// A lowercase hex sha256 (64 chars). Components are named by it.
+pub type Sha256Hex = String;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT_V1`]; anything else is refused.
+    pub format: String,
+    /// Human name of the snapshot (for example `register-actor`).
+    pub name: String,
+    /// Every component the workflows use, by sha256 of its bytes.
+    pub components: BTreeMap<Sha256Hex, ComponentDecl>,
+    pub workflows: BTreeMap<String, Workflow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDecl {
+    /// The name it was declared under in the source (for humans; never used to resolve it).
+    pub name: String,
+    pub world: World,
+    /// Every outcome the component may return. The seal checks each is routed at every node using it.
+    pub outcomes: BTreeSet<String>,
+    /// Size in bytes, so a truncated file is reported as such.
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum World {
+    #[serde(rename = "transform")]
+    Transform,
+    #[serde(rename = "side-effect")]
+    SideEffect,
+}
+
+impl World {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            World::Transform => "transform",
+            World::SideEffect => "side-effect",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// The node the run starts at.
+    pub entry: String,
+    /// JSON Schema (draft 2020-12 unless `$schema` says otherwise) the payload must satisfy.
+    pub admission: Value,
+    /// Upper bound on node visits in one run (a DAG visits each node at most once; this is a backstop).
+    pub max_nodes_visited: u32,
+    pub nodes: BTreeMap<String, Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Node {
+    /// A pure transform: world `transform`, no grants.
+    #[serde(rename = "CT")]
+    Transform(TaskNode),
+    /// A side effect: world `side-effect`, storage only through `grants`.
+    #[serde(rename = "CS")]
+    SideEffect(TaskNode),
+    /// The run ends here with this status.
+    #[serde(rename = "terminal")]
+    Terminal(Terminal),
+}
+
+impl Node {
+    pub fn task(&self) -> Option<&TaskNode> {
+        match self {
+            Node::Transform(t) | Node::SideEffect(t) => Some(t),
+            Node::Terminal(_) => None,
+        }
+    }
+
+    /// The world a component must have to run at this node.
+    pub fn world(&self) -> Option<World> {
+        match self {
+            Node::Transform(_) => Some(World::Transform),
+            Node::SideEffect(_) => Some(World::SideEffect),
+            Node::Terminal(_) => None,
+        }
+    }
+
+    pub fn kind_str(&self) -> &'static str {
+        match self {
+            Node::Transform(_) => "CT",
+            Node::SideEffect(_) => "CS",
+            Node::Terminal(_) => "terminal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskNode {
+    /// sha256 of the component (a key of [`Manifest::components`]).
+    pub component: Sha256Hex,
+    /// The node's input object: one field per binding.
+    pub inputs: BTreeMap<String, Binding>,
+    /// Storage grants (empty for CT nodes).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// Budgets, fully resolved at seal time (no implicit defaults at run time).
+    pub limits: Limits,
+    /// outcome name → next node.
+    pub next: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terminal {
+    /// The run's final status when it ends here (for example REGISTERED, ALREADY_REGISTERED, DENIED).
+    pub status: String,
+    /// Whether ending here is a success (exit code 0) or a business failure (exit code 1).
+    pub ok: bool,
+}
+
+/// Where an input field comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Binding {
+    /// A JSONPath over `{"payload": ..., "results": {node: output}}`, starting `$.payload` or
+    /// `$.results.<node>`. A required path that matches nothing fails the run (never a silent null).
+    Path(PathBinding),
+    /// A literal value.
+    Const(ConstBinding),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathBinding {
+    pub path: String,
+    /// If false, a path that matches nothing leaves the field out of the input.
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstBinding {
+    #[serde(rename = "const")]
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub interface: Interface,
+    pub label: String,
+    pub ops: BTreeSet<Op>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    Registry,
+    Events,
+    State,
+}
+
+impl Interface {
+    pub const ALL: [Interface; 3] = [Interface::Registry, Interface::Events, Interface::State];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Registry => "registry",
+            Interface::Events => "events",
+            Interface::State => "state",
+        }
+    }
+
+    /// The operations this interface has (grants may only name these).
+    pub fn ops(self) -> &'static [Op] {
+        match self {
+            Interface::Registry => &[Op::Insert, Op::Get, Op::Exists],
+            Interface::Events => &[Op::Append, Op::Read],
+            Interface::State => &[Op::Load, Op::Store],
+        }
+    }
+
+    /// The component import name of this interface.
+    pub fn import_name(self) -> String {
+        format!("sealed:capability/{}@0.1.0", self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Insert,
+    Get,
+    Exists,
+    Append,
+    Read,
+    Load,
+    Store,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Get => "get",
+            Op::Exists => "exists",
+            Op::Append => "append",
+            Op::Read => "read",
+            Op::Load => "load",
+            Op::Store => "store",
+        }
+    }
+}
+
+/// Per-node budgets. All are enforced by the host; the seal fills every field (source values or the
+/// documented defaults), so a manifest states exactly what a run may consume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Wasm fuel (≈ instructions) per invocation; host calls also charge fuel per byte moved.
+    pub fuel: u64,
+    /// Maximum linear memory, bytes, across the component's memories.
+    pub memory_bytes: u64,
+    /// Maximum table elements per table.
+    pub table_elements: u32,
+    /// Maximum core + component instances.
+    pub instances: u32,
+    /// Maximum size of the resolved input JSON text.
+    pub max_input_bytes: u64,
+    /// Maximum size of the output JSON text.
+    pub max_output_bytes: u64,
+    /// Maximum storage calls per invocation.
+    pub max_storage_calls: u32,
+    /// Maximum size of one stored value, event payload or key.
+    pub max_value_bytes: u64,
+    /// Wall-clock backstop, milliseconds. Firing is recorded as a non-deterministic failure.
+    pub wall_clock_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: 100_000_000,
+            memory_bytes: 64 << 20,
+            table_elements: 20_000,
+            instances: 64,
+            max_input_bytes: 1 << 20,
+            max_output_bytes: 1 << 20,
+            max_storage_calls: 1_000,
+            max_value_bytes: 256 << 10,
+            wall_clock_ms: 10_000,
+        }
+    }
+}
+
+pub const DEFAULT_MAX_NODES_VISITED: u32 = 1_000;

@@ -1,0 +1,1 @@
+//! Sealing a source declaration into a snapshot directory (TODO helper).

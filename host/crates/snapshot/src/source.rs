@@ -1,0 +1,1 @@
+//! Source declaration format (TODO helper).

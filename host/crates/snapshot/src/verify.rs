@@ -1,0 +1,169 @@
+//! Loading a sealed directory and proving it is what was sealed.
+//!
+//! Order matters and is fail-fast: manifest bytes → closed parse → known format → canonical form →
+//! digest file → closure rules → every component's bytes against its pin. Only then does a
+//! [`VerifiedSnapshot`] exist; nothing else in the host can construct one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::canonical::{sha256_hex, to_vec};
+use crate::manifest::{FORMAT_V1, Manifest};
+use crate::{COMPONENTS_DIR, DIGEST_FILE, MANIFEST_FILE, SnapshotError};
+
+/// A manifest is small; anything bigger than this is refused before parsing.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// Components larger than this are refused before hashing.
+const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// Component bytes whose sha256 equals their pin. Only [`load_verified`] creates these.
+#[derive(Clone)]
+pub struct VerifiedComponent {
+    sha256: String,
+    name: String,
+    bytes: Arc<[u8]>,
+}
+
+impl VerifiedComponent {
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl std::fmt::Debug for VerifiedComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedComponent")
+            .field("sha256", &self.sha256)
+            .field("name", &self.name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A snapshot whose manifest digest and component pins were all checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedSnapshot {
+    dir: PathBuf,
+    manifest: Manifest,
+    manifest_bytes: Arc<[u8]>,
+    digest: String,
+    components: BTreeMap<String, VerifiedComponent>,
+}
+
+impl VerifiedSnapshot {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    /// The exact canonical bytes of manifest.json.
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest_bytes
+    }
+    /// Hex sha256 of manifest.json (the snapshot digest).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    pub fn component(&self, sha256: &str) -> Option<&VerifiedComponent> {
+        self.components.get(sha256)
+    }
+    pub fn components(&self) -> impl Iterator<Item = &VerifiedComponent> {
+        self.components.values()
+    }
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
+    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > cap {
+        return Err(SnapshotError::ManifestInvalid {
+            path: path.to_path_buf(),
+            detail: format!("{} bytes exceeds the limit of {cap}", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
+/// Parses manifest bytes with every check that needs no other file: closed schema, known format,
+/// canonical form, closure rules. Returns the manifest and its digest.
+pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
+    // Parse as a Value first to read `format`: an unknown format should be reported as such, not as
+    // whatever field the newer format added.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| SnapshotError::ManifestInvalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(FORMAT_V1) => {}
+        Some(other) => return Err(SnapshotError::FormatUnknown { found: other.to_string(), expected: FORMAT_V1 }),
+        None => {
+            return Err(SnapshotError::ManifestInvalid {
+                path: path.to_path_buf(),
+                detail: "missing string field `format`".into(),
+            });
+        }
+    }
+    let manifest: Manifest = serde_json::from_value(value.clone())
+        .map_err(|e| SnapshotError::ManifestInvalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    let canonical = to_vec(&value).map_err(|e| SnapshotError::ManifestInvalid {
+        path: path.to_path_buf(),
+        detail: format!("cannot canonicalise: {e}"),
+    })?;
+    if canonical != bytes {
+        return Err(SnapshotError::NotCanonical);
+    }
+    crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
+    Ok((manifest, sha256_hex(bytes)))
+}
+
+/// Reads `snapshot.digest` (`sha256:<hex>`).
+pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
+    let path = dir.join(DIGEST_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| SnapshotError::DigestFile {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    let hex = text.trim().strip_prefix("sha256:").ok_or_else(|| SnapshotError::DigestFile {
+        path: path.clone(),
+        detail: "expected `sha256:<64 hex digits>`".into(),
+    })?;
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(SnapshotError::DigestFile { path, detail: "expected `sha256:<64 lowercase hex digits>`".into() });
+    }
+    Ok(hex.to_string())
+}
+
+/// Loads and verifies a sealed snapshot directory. See the module docs for the order of checks.
+pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
+    let (manifest, digest) = parse_manifest(&manifest_path, &bytes)?;
+    let expected = read_digest_file(dir)?;
+    if expected != digest {
+        return Err(SnapshotError::DigestMismatch { expected, actual: digest });
+    }
+
+    let mut components = BTreeMap::new();
+    for (sha, decl) in &manifest.components {
+        let path = dir.join(COMPONENTS_DIR).join(format!("{sha}.wasm"));
+        if !path.is_file() {
+            return Err(SnapshotError::ComponentMissing { sha256: sha.clone(), name: decl.name.clone(), path });
+        }
+        let bytes = read_capped(&path, MAX_COMPONENT_BYTES)?;
+        let actual = sha256_hex(&bytes);
+        if &actual != sha {
+            return Err(SnapshotError::ComponentHashMismatch { name: decl.name.clone(), expected: sha.clone(), actual });
+        }
+        components.insert(
+            sha.clone(),
+            VerifiedComponent { sha256: sha.clone(), name: decl.name.clone(), bytes: bytes.into() },
+        );
+    }
+    Ok(VerifiedSnapshot { dir: dir.to_path_buf(), manifest, manifest_bytes: bytes.into(), digest, components })
+}

@@ -1,0 +1,251 @@
+//! The component build tool: crate → core wasm → component → import gate → pinned file.
+//!
+//! A crate is a component if its `Cargo.toml` has
+//!
+//! ```toml
+//! [package.metadata.sealed]
+//! world = "transform"            # or "side-effect"
+//! outcomes = ["SUCCESS", "VIOLATION"]
+//! ```
+//!
+//! The import gate is a build error, not a warning: a transform must import nothing at all, a side effect
+//! only `sealed:capability/{types,registry,events,state}`. Components that are *meant* to break that rule
+//! (the adversarial corpus under `tests/components/`) say so with `expect-imports = [...]`, and the gate
+//! then requires exactly those imports, so the corpus cannot drift into testing nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{cargo, ensure_wasm_target};
+
+pub const TARGET: &str = "wasm32-unknown-unknown";
+pub const PROFILE: &str = "component";
+const PACKAGE: &str = "sealed:capability";
+const VERSION: &str = "0.1.0";
+
+#[derive(Debug, Clone)]
+struct Spec {
+    crate_name: String,
+    name: String,
+    world: String,
+    outcomes: Vec<String>,
+    expect_imports: Option<Vec<String>>,
+    corpus: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Built {
+    pub name: String,
+    pub crate_name: String,
+    pub world: String,
+    pub outcomes: Vec<String>,
+    pub sha256: String,
+    pub size: usize,
+    pub imports: Vec<String>,
+    pub file: String,
+}
+
+/// Builds every component and returns what was written. Arguments: `[--out DIR]`.
+pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
+    let mut out_dir = root.join("target").join("components");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out_dir = PathBuf::from(it.next().context("--out needs a directory")?),
+            other => bail!("unknown argument {other:?} (expected --out DIR)"),
+        }
+    }
+    ensure_wasm_target()?;
+    let specs = discover(root)?;
+    if specs.is_empty() {
+        bail!("no component crates found (crates with [package.metadata.sealed])");
+    }
+
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    // Dependency panic locations embed absolute registry paths; map them to fixed ones. The unit
+    // separator is how CARGO_ENCODED_RUSTFLAGS separates flags, so paths with spaces survive.
+    let flags = [
+        format!("--remap-path-prefix={}=/cargo/registry/src", cargo_home.join("registry").join("src").display()),
+        format!("--remap-path-prefix={}=/cargo/git/checkouts", cargo_home.join("git").join("checkouts").display()),
+        format!("--remap-path-prefix={}=/sealed", root.display()),
+    ]
+    .join("\x1f");
+
+    let mut cmd = cargo();
+    cmd.current_dir(root)
+        .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
+        .env("CARGO_ENCODED_RUSTFLAGS", flags)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS");
+    for s in &specs {
+        cmd.args(["-p", &s.crate_name]);
+    }
+    eprintln!("xtask: building {} component crate(s) for {TARGET}", specs.len());
+    crate::status(&mut cmd)?;
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let core_dir = target_dir.join(TARGET).join(PROFILE);
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+
+    let mut built = Vec::new();
+    let mut failures = Vec::new();
+    for s in &specs {
+        let core_path = core_dir.join(format!("{}.wasm", s.crate_name.replace('-', "_")));
+        let core = std::fs::read(&core_path).with_context(|| format!("reading {}", core_path.display()))?;
+        let component = match encode(&core) {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(format!("{}: cannot make a component: {e:#}", s.name));
+                continue;
+            }
+        };
+        let (imports, exports) = top_level_names(&component)?;
+        if let Err(e) = gate(s, &imports, &exports) {
+            failures.push(format!("{}: {e}", s.name));
+            continue;
+        }
+        let file = out_dir.join(format!("{}.wasm", s.name));
+        std::fs::write(&file, &component).with_context(|| format!("writing {}", file.display()))?;
+        built.push(Built {
+            name: s.name.clone(),
+            crate_name: s.crate_name.clone(),
+            world: s.world.clone(),
+            outcomes: s.outcomes.clone(),
+            sha256: hex::encode(Sha256::digest(&component)),
+            size: component.len(),
+            imports,
+            file: file.display().to_string(),
+        });
+    }
+    if !failures.is_empty() {
+        bail!("component gate failed:\n  {}", failures.join("\n  "));
+    }
+
+    let index: BTreeMap<&str, &Built> = built.iter().map(|b| (b.name.as_str(), b)).collect();
+    let index_path = out_dir.join("index.json");
+    std::fs::write(&index_path, serde_json::to_vec_pretty(&index)?)
+        .with_context(|| format!("writing {}", index_path.display()))?;
+
+    eprintln!("{:<28} {:<12} {:>8}  sha256", "component", "world", "bytes");
+    for b in &built {
+        eprintln!("{:<28} {:<12} {:>8}  {}", b.name, b.world, b.size, b.sha256);
+    }
+    eprintln!("xtask: {} component(s) in {}", built.len(), out_dir.display());
+    Ok(built)
+}
+
+fn encode(core: &[u8]) -> Result<Vec<u8>> {
+    wit_component::ComponentEncoder::default()
+        .module(core)?
+        .validate(true)
+        .encode()
+}
+
+/// The component's own (top-level) import and export names; nested core modules are skipped.
+pub fn top_level_names(component: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
+    use wasmparser::{Parser, Payload};
+    let mut depth = 0usize;
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    for payload in Parser::new(0).parse_all(component) {
+        match payload.context("parsing the component")? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(r) if depth == 0 => {
+                for imp in r {
+                    imports.push(imp?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(r) if depth == 0 => {
+                for exp in r {
+                    exports.push(exp?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((imports, exports))
+}
+
+fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<()> {
+    let node = format!("{PACKAGE}/node@{VERSION}");
+    if !exports.iter().any(|e| *e == node) {
+        bail!("does not export `{node}` (exports: {exports:?})");
+    }
+    if let Some(expected) = &s.expect_imports {
+        let mut got = imports.to_vec();
+        let mut want = expected.clone();
+        got.sort();
+        want.sort();
+        if got != want {
+            bail!("corpus component must import exactly {want:?}, but imports {got:?}");
+        }
+        return Ok(());
+    }
+    let allowed: Vec<String> = match s.world.as_str() {
+        "transform" => Vec::new(),
+        "side-effect" => ["types", "registry", "events", "state"]
+            .iter()
+            .map(|i| format!("{PACKAGE}/{i}@{VERSION}"))
+            .collect(),
+        other => bail!("unknown world {other:?} (expected transform or side-effect)"),
+    };
+    let extra: Vec<&String> = imports.iter().filter(|i| !allowed.contains(i)).collect();
+    if !extra.is_empty() {
+        bail!(
+            "world `{}` does not allow importing {extra:?}; a transform imports nothing, a side effect only \
+             the sealed:capability storage interfaces (no WASI: build for wasm32-unknown-unknown)",
+            s.world
+        );
+    }
+    Ok(())
+}
+
+/// Component crates, from `cargo metadata`: every workspace member with `[package.metadata.sealed]`.
+fn discover(root: &Path) -> Result<Vec<Spec>> {
+    let out = cargo()
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    let mut specs = Vec::new();
+    for p in meta["packages"].as_array().into_iter().flatten() {
+        let Some(sealed) = p["metadata"].get("sealed") else { continue };
+        let crate_name = p["name"].as_str().context("package without a name")?.to_string();
+        let manifest = p["manifest_path"].as_str().unwrap_or_default();
+        let corpus = manifest.contains("/tests/components/");
+        let name = crate_name
+            .strip_prefix("cap-")
+            .or_else(|| crate_name.strip_prefix("corpus-"))
+            .unwrap_or(&crate_name)
+            .to_string();
+        let strings = |key: &str| -> Option<Vec<String>> {
+            sealed.get(key)?.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        };
+        specs.push(Spec {
+            world: sealed["world"]
+                .as_str()
+                .with_context(|| format!("{crate_name}: [package.metadata.sealed] needs `world`"))?
+                .to_string(),
+            outcomes: strings("outcomes").unwrap_or_default(),
+            expect_imports: strings("expect-imports"),
+            corpus,
+            crate_name,
+            name,
+        });
+    }
+    specs.sort_by(|a, b| (a.corpus, &a.name).cmp(&(b.corpus, &b.name)));
+    Ok(specs)
+}

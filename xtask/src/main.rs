@@ -1,0 +1,147 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! * `build-components` builds every capability crate under `capabilities/` (and the adversarial test
+//!   components under `tests/components/`) for `wasm32-unknown-unknown`, turns each core module into a
+//!   component with the `wit-component` crate, checks its imports against its declared world, and writes
+//!   `target/components/<name>.wasm` plus an `index.json` of sha256 pins.
+//! * `test` is the project's one test command (the README's and CI's): it installs what is missing,
+//!   builds the components, checks formatting, runs the whole test suite and clippy, and prints a summary.
+//!
+//! Reproducibility: components must be byte-identical on any machine and checkout path, because the
+//! snapshot pins them by sha256. Workspace paths never reach rustc (cargo passes relative paths for
+//! members); registry paths do, via panic locations, so `$CARGO_HOME` is remapped here. The toolchain
+//! and every tool crate are pinned (`rust-toolchain.toml`, `=` versions, `--locked`).
+
+mod components;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build-components") => components::build_all(&workspace_root(), &args[1..]).map(|_| ()),
+        Some("test") => test(&args[1..]),
+        Some("ensure-target") => ensure_wasm_target(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 build-components [--out DIR] [--check-pins]   build every component reproducibly\n  \
+                 test [--no-clippy]                            the full test suite (what CI runs)\n  \
+                 ensure-target                                 install the wasm32-unknown-unknown target if missing"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    // xtask/ is one level below the workspace root.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// `rustup target add wasm32-unknown-unknown` unless it is already there.
+pub fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(workspace_root())
+        .output()
+        .context("running `rustup target list --installed` (is rustup on PATH?)")?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the wasm32-unknown-unknown target (one time)");
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .current_dir(workspace_root())
+        .status()
+        .context("running `rustup target add wasm32-unknown-unknown`")?;
+    if !status.success() {
+        bail!("`rustup target add wasm32-unknown-unknown` failed ({status})");
+    }
+    Ok(())
+}
+
+struct Step {
+    name: &'static str,
+    ok: bool,
+    secs: f64,
+}
+
+/// The one test command. Every step runs even if an earlier one failed, so a single run reports all
+/// problems; the exit code is non-zero if any step failed.
+fn test(args: &[String]) -> Result<()> {
+    let clippy = !args.iter().any(|a| a == "--no-clippy");
+    let root = workspace_root();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut run = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| {
+        eprintln!("\n==> {name}");
+        let t = Instant::now();
+        let ok = match f() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("xtask: step `{name}` failed: {e:#}");
+                false
+            }
+        };
+        steps.push(Step { name, ok, secs: t.elapsed().as_secs_f64() });
+        ok
+    };
+
+    run("install wasm32-unknown-unknown target", &mut || ensure_wasm_target());
+    run("cargo fmt --check", &mut || status(cargo().args(["fmt", "--all", "--check"]).current_dir(&root)));
+    let built = run("build components (reproducible, import-checked)", &mut || {
+        components::build_all(&root, &[]).map(|_| ())
+    });
+    if built {
+        run("cargo test --workspace", &mut || {
+            status(cargo().args(["test", "--workspace", "--locked", "--no-fail-fast"]).current_dir(&root))
+        });
+    }
+    if clippy {
+        run("cargo clippy --all-targets -- -D warnings", &mut || {
+            status(
+                cargo()
+                    .args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+                    .current_dir(&root),
+            )
+        });
+    }
+
+    eprintln!("\n==> summary");
+    for s in &steps {
+        eprintln!("  {:4}  {:>7.1}s  {}", if s.ok { "PASS" } else { "FAIL" }, s.secs, s.name);
+    }
+    let failed = steps.iter().filter(|s| !s.ok).count();
+    if !built {
+        eprintln!("  SKIP           cargo test --workspace (components did not build)");
+    }
+    if failed > 0 || !built {
+        bail!("{failed} step(s) failed");
+    }
+    eprintln!("all {} steps passed", steps.len());
+    Ok(())
+}
+
+pub fn status(cmd: &mut Command) -> Result<()> {
+    let st = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} exited with {st}");
+    }
+    Ok(())
+}
