@@ -1,1 +1,13 @@
-//! placeholder
+//! The sealed host: verify a sealed snapshot, run one of its workflows with every node sandboxed in
+//! Wasm, commit the run's effects atomically, and leave a hash-chained trace of what happened.
+//!
+//! This crate orchestrates the boundaries (snapshot, graph, engine, store, trace); it owns no format
+//! and no workflow logic of its own.
+
+pub mod admission;
+pub mod failure;
+pub mod output;
+pub mod run;
+
+pub use failure::Failure;
+pub use run::{EndKind, PayloadSource, RunReport, RunRequest, run};

@@ -1,1 +1,201 @@
-fn main() {}
+//! The `host` command line. Parses arguments, calls the library, prints results; nothing else.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sealed_host::output::Envelope;
+use sealed_host::{EndKind, PayloadSource, RunReport, RunRequest};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "host", version, about = "Run sealed workflow snapshots with every node sandboxed in WebAssembly.")]
+struct Cli {
+    /// Print exactly one JSON object `{ok, data, error}` on stdout instead of human text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a sealed snapshot and run one workflow on a payload.
+    ///
+    /// Exit codes: 0 success; 1 ended at a terminal declared `ok: false`; 3 payload rejected by the
+    /// admission schema; 4 run failed (fail-closed, nothing committed); 5 refused before running
+    /// (snapshot, workflow or payload unusable); 2 usage error.
+    Run {
+        /// Sealed snapshot directory (made by `host seal`).
+        #[arg(long)]
+        snapshot: PathBuf,
+        /// Workflow name inside the snapshot.
+        #[arg(long = "wf", visible_alias = "workflow")]
+        wf: String,
+        /// Payload JSON file (`-` reads standard input).
+        #[arg(long)]
+        payload: PathBuf,
+        /// Data root: holds the SQLite store (`sealed.db`) and, by default, `traces/`.
+        #[arg(long)]
+        data_root: PathBuf,
+        /// Where run directories go (default: <data-root>/traces).
+        #[arg(long)]
+        trace_dir: Option<PathBuf>,
+        /// Use this run id instead of a fresh one. A run id is single-use per data root.
+        #[arg(long)]
+        run_id: Option<String>,
+    },
+    /// Run the demo: the register-actor example twice (the second finds the actor registered), then an
+    /// invalid payload, then the branching example. Uses the committed snapshots; needs no other input.
+    Demo {
+        /// Directory with the example snapshots (default: this checkout's snapshots/).
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// Data root for the demo (default: target/demo-data in this checkout, wiped at start).
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_mode = cli.json;
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if json_mode {
+                println!("{}", Envelope::failure(serde_json::Value::Null, "CLI", format!("{e:#}"), None).to_json_line());
+            } else {
+                eprintln!("host: error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run { snapshot, wf, payload, data_root, trace_dir, run_id } => {
+            let payload = if payload == Path::new("-") {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading the payload from stdin")?;
+                PayloadSource::Inline(serde_json::from_str(&text).context("the payload on stdin is not JSON")?)
+            } else {
+                PayloadSource::File(payload)
+            };
+            let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default())
+                .context("starting the Wasm engine")?;
+            let req = RunRequest { snapshot, workflow: wf, payload, data_root, trace_dir, run_id };
+            let report = sealed_host::run(&engine, &req).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
+            print_run(&report, cli.json);
+            Ok(report.end.exit_code())
+        }
+        Command::Demo { snapshots, data_root } => demo(snapshots, data_root, cli.json),
+    }
+}
+
+fn print_run(report: &RunReport, json_mode: bool) {
+    if json_mode {
+        let data = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+        let env = match &report.error {
+            Some(f) if !report.ok => Envelope::failure(data, &f.code, &f.message, f.hint()),
+            None if !report.ok => Envelope::failure(data, &report.status, format!("run ended with status {}", report.status), None),
+            _ => Envelope::success(data),
+        };
+        println!("{}", env.to_json_line());
+        return;
+    }
+    println!("run {}  workflow {}", report.run_id, report.workflow);
+    for s in &report.steps {
+        println!(
+            "  {:<24} {:<16} fuel {:>10}  storage calls {}",
+            s.node,
+            s.outcome.as_deref().unwrap_or("-"),
+            s.fuel_used,
+            s.storage_calls
+        );
+    }
+    if !report.admission_errors.is_empty() {
+        println!("  admission refused the payload:");
+        for v in &report.admission_errors {
+            println!("    {} {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message);
+        }
+    }
+    let end = match report.end {
+        EndKind::Succeeded => "succeeded",
+        EndKind::Completed => "completed (not ok)",
+        EndKind::Rejected => "rejected",
+        EndKind::Failed => "FAILED",
+        EndKind::Refused => "REFUSED",
+    };
+    match &report.terminal {
+        Some(t) => println!("  => {} at terminal `{t}` ({end})", report.status),
+        None => println!("  => {} ({end})", report.status),
+    }
+    if let Some(f) = &report.error {
+        println!("  error {}: {}", f.code, f.message);
+        if let Some(h) = f.hint() {
+            println!("  hint: {h}");
+        }
+    }
+    println!("  committed: {}", if report.committed { "yes" } else { "no (store unchanged)" });
+    if let Some(t) = &report.trace {
+        println!("  trace: {}  ({} lines, chain head {})", t.path.display(), t.lines, &t.chain_head[..16]);
+    }
+}
+
+fn checkout_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool) -> anyhow::Result<u8> {
+    let snapshots = snapshots.unwrap_or_else(|| checkout_dir().join("snapshots"));
+    let data_root = match data_root {
+        Some(d) => d,
+        None => {
+            let d = checkout_dir().join("target").join("demo-data");
+            // Only the default location is wiped; a user-given data root is never deleted.
+            if d.exists() {
+                std::fs::remove_dir_all(&d).with_context(|| format!("clearing {}", d.display()))?;
+            }
+            d
+        }
+    };
+    let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let plan: [(&str, &str, &str, &str); 5] = [
+        ("register-actor", "register_actor", "payloads/valid.json", "first registration"),
+        ("register-actor", "register_actor", "payloads/valid.json", "same actor again"),
+        ("register-actor", "register_actor", "payloads/invalid.json", "payload violating the schema"),
+        ("review-claim", "review_claim", "payloads/small.json", "branching: small claim"),
+        ("review-claim", "review_claim", "payloads/large.json", "branching: large claim"),
+    ];
+    let mut reports = Vec::new();
+    for (snap, wf, payload, what) in plan {
+        let dir = snapshots.join(snap);
+        let req = RunRequest {
+            snapshot: dir.clone(),
+            workflow: wf.into(),
+            payload: PayloadSource::File(dir.join(payload)),
+            data_root: data_root.clone(),
+            trace_dir: None,
+            run_id: None,
+        };
+        let report = sealed_host::run(&engine, &req).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
+        if !json_mode {
+            println!("\n### {what}: {snap} / {wf} / {payload}");
+            print_run(&report, false);
+        }
+        reports.push(report);
+    }
+    let expected = [EndKind::Succeeded, EndKind::Succeeded, EndKind::Rejected];
+    let as_expected = reports.iter().zip(expected).all(|(r, e)| r.end == e)
+        && reports.get(1).map(|r| r.status.as_str()) == Some("ALREADY_REGISTERED");
+    if json_mode {
+        println!("{}", Envelope::success(json!({ "data_root": data_root, "runs": reports, "as_expected": as_expected })).to_json_line());
+    } else {
+        println!("\ndata root: {}  (store: sealed.db, traces: traces/<run-id>/)", data_root.display());
+        println!("demo {}", if as_expected { "finished as expected" } else { "did NOT behave as expected" });
+    }
+    Ok(if as_expected { 0 } else { 1 })
+}

@@ -1,1 +1,162 @@
-//! placeholder
+//! The run trace: an append-only, hash-chained JSONL file, one event per line.
+//!
+//! Format `sealed-trace/v1`. Every line is RFC 8785 canonical JSON carrying `seq` (0, 1, 2, …) and `prev`
+//! (the sha256 of the previous line's bytes; 64 zeros for line 0). The chain head is the sha256 of the last
+//! line. Changing, deleting, inserting or reordering any line breaks the chain at a precise line.
+//!
+//! Determinism: a trace holds no wall-clock values. Timings go to a separate `<run-id>.timing.json`, so
+//! the same snapshot + payload + prior state + run id gives a byte-identical trace and chain head.
+//!
+//! This crate owns the file format; it must never interpret a workflow or decide a run's outcome.
+
+pub mod event;
+pub mod read;
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use event::*;
+pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify};
+
+pub const FORMAT: &str = "sealed-trace/v1";
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("cannot write trace {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("trace {path} already exists: run ids are never reused")]
+    Exists { path: PathBuf },
+    #[error("cannot encode trace event: {0}")]
+    Encode(String),
+}
+
+impl TraceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TraceError::Io { .. } => "TRACE_IO",
+            TraceError::Exists { .. } => "TRACE_EXISTS",
+            TraceError::Encode(_) => "TRACE_ENCODE",
+        }
+    }
+}
+
+/// The files of one run: `<dir>/<run-id>/<run-id>.jsonl` and its siblings.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    pub dir: PathBuf,
+    pub run_id: String,
+}
+
+impl RunFiles {
+    pub fn new(trace_root: &Path, run_id: &str) -> Self {
+        Self { dir: trace_root.join(run_id), run_id: run_id.to_string() }
+    }
+    fn file(&self, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", self.run_id))
+    }
+    pub fn trace(&self) -> PathBuf {
+        self.file("jsonl")
+    }
+    pub fn timing(&self) -> PathBuf {
+        self.file("timing.json")
+    }
+    pub fn attestation(&self) -> PathBuf {
+        self.file("intoto.jsonl")
+    }
+    pub fn summary(&self) -> PathBuf {
+        self.file("md")
+    }
+    pub fn png(&self) -> PathBuf {
+        self.file("png")
+    }
+}
+
+/// sha256 hex of a line's bytes (without its newline).
+pub fn line_hash(line: &[u8]) -> String {
+    hex::encode(Sha256::digest(line))
+}
+
+/// Encodes one event as a canonical line with `seq` and `prev`.
+pub fn encode_line(event: &TraceEvent, seq: u64, prev: &str) -> Result<Vec<u8>, TraceError> {
+    let mut value = serde_json::to_value(event).map_err(|e| TraceError::Encode(e.to_string()))?;
+    let obj = value.as_object_mut().ok_or_else(|| TraceError::Encode("event is not an object".into()))?;
+    obj.insert("seq".into(), seq.into());
+    obj.insert("prev".into(), prev.into());
+    serde_jcs::to_vec(&value).map_err(|e| TraceError::Encode(e.to_string()))
+}
+
+/// Appends events to a new trace file. The file is created exclusively (`O_EXCL`), so two runs can never
+/// share one; each line is written with a single `write` and the file is fsynced on finish.
+pub struct TraceWriter {
+    file: File,
+    path: PathBuf,
+    seq: u64,
+    head: String,
+    hasher: Sha256,
+}
+
+/// What a finished trace is, for the run result and the attestation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TraceSummary {
+    pub path: PathBuf,
+    pub lines: u64,
+    /// sha256 of the last line (the chain head).
+    pub chain_head: String,
+    /// sha256 of the whole file.
+    pub file_sha256: String,
+}
+
+impl TraceWriter {
+    pub fn create(files: &RunFiles) -> Result<Self, TraceError> {
+        std::fs::create_dir_all(&files.dir).map_err(|source| TraceError::Io { path: files.dir.clone(), source })?;
+        let path = files.trace();
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                TraceError::Exists { path: path.clone() }
+            } else {
+                TraceError::Io { path: path.clone(), source }
+            }
+        })?;
+        Ok(Self { file, path, seq: 0, head: GENESIS.to_string(), hasher: Sha256::new() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The hash of the last line written (GENESIS before the first).
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.seq
+    }
+
+    /// Appends one event and returns its line hash.
+    pub fn append(&mut self, event: &TraceEvent) -> Result<String, TraceError> {
+        let mut line = encode_line(event, self.seq, &self.head)?;
+        let hash = line_hash(&line);
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(|source| TraceError::Io { path: self.path.clone(), source })?;
+        self.hasher.update(&line);
+        self.seq += 1;
+        self.head = hash.clone();
+        Ok(hash)
+    }
+
+    /// Flushes to disk and returns the summary.
+    pub fn finish(self) -> Result<TraceSummary, TraceError> {
+        self.file.sync_all().map_err(|source| TraceError::Io { path: self.path.clone(), source })?;
+        Ok(TraceSummary {
+            path: self.path,
+            lines: self.seq,
+            chain_head: self.head,
+            file_sha256: hex::encode(self.hasher.finalize()),
+        })
+    }
+}

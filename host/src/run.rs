@@ -1,0 +1,491 @@
+//! One run, end to end: load → verify → admit → plan → execute → commit → record.
+//!
+//! Owns the order of those steps and the promise that every run, however it ends, leaves a trace whose
+//! last line says how it ended. It must never contain workflow-specific logic: everything a run does
+//! comes from the verified manifest and the components it pins.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sealed_capability::Gate;
+use sealed_engine::{Engine, Prepared};
+use sealed_graph::{NodeInvoker, Returned, Walk};
+use sealed_snapshot::canonical::{digest_json, to_vec};
+use sealed_snapshot::{Node, TaskNode, VerifiedSnapshot};
+use sealed_store::{RunRecord, RunTx, Store};
+use sealed_trace::{
+    Admission, NodeRecord, RunEnd, RunFiles, RunStart, TraceError, TraceEvent, TraceSummary, TraceWriter,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::failure::Failure;
+
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub snapshot: PathBuf,
+    pub workflow: String,
+    pub payload: PayloadSource,
+    pub data_root: PathBuf,
+    /// Where `<run-id>/` goes; defaults to `<data-root>/traces`.
+    pub trace_dir: Option<PathBuf>,
+    /// An explicit run id (single use per data root); generated when absent.
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PayloadSource {
+    File(PathBuf),
+    Inline(Value),
+}
+
+/// How a run ended, as a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndKind {
+    /// Reached a terminal node with `ok: true`.
+    Succeeded,
+    /// Reached a terminal node with `ok: false` (a business outcome, not a host failure).
+    Completed,
+    /// The payload failed admission; no node ran.
+    Rejected,
+    /// A typed failure after admission (fail-closed); nothing was committed.
+    Failed,
+    /// The snapshot, workflow or payload could not be used at all; nothing ran.
+    Refused,
+}
+
+impl EndKind {
+    /// Process exit code for `host run`.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            EndKind::Succeeded => 0,
+            EndKind::Completed => 1,
+            EndKind::Rejected => 3,
+            EndKind::Failed => 4,
+            EndKind::Refused => 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub node: String,
+    pub outcome: Option<String>,
+    pub fuel_used: u64,
+    pub storage_calls: usize,
+}
+
+/// The result of `host run` (also its `--json` data).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub snapshot_digest: Option<String>,
+    pub workflow: String,
+    pub status: String,
+    pub end: EndKind,
+    pub ok: bool,
+    pub terminal: Option<String>,
+    pub error: Option<Failure>,
+    pub admission_errors: Vec<sealed_trace::SchemaViolation>,
+    pub steps: Vec<StepReport>,
+    pub committed: bool,
+    pub ledger_before: Option<String>,
+    pub ledger_after: Option<String>,
+    pub trace: Option<TraceSummary>,
+    pub run_dir: PathBuf,
+}
+
+/// A fresh run id: UTC time (sortable) plus 64 random bits (unique across processes and machines).
+pub fn new_run_id() -> Result<String, Failure> {
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| Failure::new("RUN_ID", format!("no OS randomness for a run id: {e}")))?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(format!("r{}-{}", civil_utc(secs), hex::encode(rnd)))
+}
+
+/// `YYYYMMDDThhmmssZ` from Unix seconds (no time-zone database needed for UTC).
+fn civil_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn valid_run_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+struct Timing {
+    started_unix_ms: u128,
+    start: Instant,
+    phases: BTreeMap<String, f64>,
+    nodes: Vec<(String, f64)>,
+}
+
+impl Timing {
+    fn new() -> Self {
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Self { started_unix_ms, start: Instant::now(), phases: BTreeMap::new(), nodes: Vec::new() }
+    }
+    fn mark(&mut self, phase: &str, since: Instant) {
+        self.phases.insert(phase.to_string(), since.elapsed().as_secs_f64() * 1e3);
+    }
+    fn json(&self) -> Value {
+        json!({
+            "started_unix_ms": self.started_unix_ms as u64,
+            "total_ms": self.start.elapsed().as_secs_f64() * 1e3,
+            "phases_ms": self.phases,
+            "nodes_ms": self.nodes.iter().map(|(n, ms)| json!({"node": n, "ms": ms})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Runs one workflow. Never panics on bad input; every outcome is a [`RunReport`] with a trace, except
+/// when even the trace cannot be written (then `Err`).
+pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
+    let run_id = match &req.run_id {
+        Some(id) if valid_run_id(id) => id.clone(),
+        Some(id) => {
+            return Err(Failure::new(
+                "RUN_ID_INVALID",
+                format!("run id {id:?} must be 1-128 characters of A-Z, a-z, 0-9, '-' or '_'"),
+            ));
+        }
+        None => new_run_id()?,
+    };
+    let trace_root = req.trace_dir.clone().unwrap_or_else(|| req.data_root.join("traces"));
+    let files = RunFiles::new(&trace_root, &run_id);
+    let mut trace = TraceWriter::create(&files).map_err(trace_failure)?;
+    let mut timing = Timing::new();
+    let mut ctx = Ctx { run_id: run_id.clone(), files, workflow: req.workflow.clone(), report_steps: Vec::new() };
+
+    // Load and verify. Until this succeeds nothing from the snapshot is trusted, so the start line records
+    // only what the caller asked for.
+    let t = Instant::now();
+    let verified = sealed_snapshot::load_verified(&req.snapshot);
+    timing.mark("verify", t);
+    let profile = engine.profile();
+    let profile_digest = engine.profile_digest().to_string();
+    let payload = read_payload(&req.payload);
+    let start = |snapshot: Option<&VerifiedSnapshot>, payload: Option<&Value>| {
+        TraceEvent::RunStart(RunStart {
+            format: sealed_trace::FORMAT.into(),
+            run_id: run_id.clone(),
+            snapshot_name: snapshot.map(|s| s.manifest().name.clone()),
+            snapshot_digest: snapshot.map(|s| s.digest().to_string()),
+            snapshot_trust: "digest-file".into(),
+            workflow: req.workflow.clone(),
+            payload_digest: payload.and_then(|p| digest_json(p).ok()),
+            payload: payload.cloned(),
+            engine_profile_digest: profile_digest.clone(),
+            engine_profile: serde_json::to_value(profile).unwrap_or(Value::Null),
+            host_version: HOST_VERSION.into(),
+        })
+    };
+
+    let snapshot = match verified {
+        Ok(s) => s,
+        Err(e) => {
+            trace.append(&start(None, payload.as_ref().ok())).map_err(trace_failure)?;
+            let f = Failure::new(e.code(), e.to_string());
+            return ctx.finish(trace, timing, None, EndKind::Refused, f.code.clone(), None, Some(f), false, None);
+        }
+    };
+    trace.append(&start(Some(&snapshot), payload.as_ref().ok())).map_err(trace_failure)?;
+    let digest = Some(snapshot.digest().to_string());
+
+    let Some(workflow) = snapshot.manifest().workflows.get(&req.workflow) else {
+        let names: Vec<&String> = snapshot.manifest().workflows.keys().collect();
+        let f = Failure::new("WORKFLOW_UNKNOWN", format!("no workflow {:?} in this snapshot (it has {names:?})", req.workflow));
+        return ctx.finish(trace, timing, digest, EndKind::Refused, "FAILED".into(), None, Some(f), false, None);
+    };
+
+    let payload = match payload {
+        Ok(p) => p,
+        Err(f) => return ctx.finish(trace, timing, digest, EndKind::Refused, "FAILED".into(), None, Some(f), false, None),
+    };
+
+    // Admission: no node runs, and the store is not even opened, for a payload the schema refuses.
+    let t = Instant::now();
+    let violations = crate::admission::check(&workflow.admission, &payload);
+    timing.mark("admission", t);
+    trace
+        .append(&TraceEvent::Admission(Admission { ok: violations.is_empty(), errors: violations.clone() }))
+        .map_err(trace_failure)?;
+    if !violations.is_empty() {
+        let first = violations.first().map(|v| format!("{} ({})", v.message, v.instance_path)).unwrap_or_default();
+        let f = Failure::new(
+            "PAYLOAD_INVALID",
+            format!("payload refused by the admission schema: {} violation(s); first: {first}", violations.len()),
+        );
+        let mut report =
+            ctx.finish(trace, timing, digest, EndKind::Rejected, "REJECTED".into(), None, Some(f), false, None)?;
+        report.admission_errors = violations;
+        return Ok(report);
+    }
+
+    // Plan: every component of the workflow passes the static gate and gets its InstancePre before the
+    // store is locked, so a bad component fails fast and never holds the data root.
+    let t = Instant::now();
+    let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
+    for (name, node) in &workflow.nodes {
+        let (Some(task), Some(world)) = (node.task(), node.world()) else { continue };
+        let Some(component) = snapshot.component(&task.component) else {
+            let f = Failure::new("COMPONENT_MISSING", format!("node {name} pins {} which the snapshot lacks", task.component)).at(name);
+            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+        };
+        match engine.prepare(component, world, &task.grants) {
+            Ok(p) => {
+                prepared.insert(name.clone(), p);
+            }
+            Err(e) => {
+                let f = Failure::new(e.code(), e.to_string()).at(name);
+                return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+            }
+        }
+    }
+    timing.mark("prepare", t);
+
+    // Execute inside one store transaction.
+    let t = Instant::now();
+    let store = match Store::open(&req.data_root) {
+        Ok(s) => s,
+        Err(e) => {
+            let f = Failure::new(e.code(), e.to_string()).nondeterministic();
+            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+        }
+    };
+    let tx = match store.begin_run(&run_id) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let f = Failure::new(e.code(), e.to_string()).nondeterministic();
+            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+        }
+    };
+    timing.mark("lock", t);
+
+    let t = Instant::now();
+    let mut invoker = Invoker {
+        prepared: &prepared,
+        nodes: &workflow.nodes,
+        backend: Some(tx),
+        trace: &mut trace,
+        trace_error: None,
+        steps: Vec::new(),
+        node_ms: Vec::new(),
+    };
+    let walk = sealed_graph::walk(workflow, &payload, &mut invoker, &mut |_| {});
+    let Invoker { backend, trace_error, steps, node_ms, .. } = invoker;
+    timing.nodes = node_ms;
+    timing.mark("execute", t);
+    ctx.report_steps = steps;
+    if let Some(e) = trace_error {
+        return Err(trace_failure(e));
+    }
+    let Some(tx) = backend else {
+        return Err(Failure::new("INTERNAL", "the store transaction was lost during the run"));
+    };
+
+    match walk {
+        Walk::Terminal { node, status, ok, .. } => {
+            let t = Instant::now();
+            let record = RunRecord { snapshot_digest: snapshot.digest().to_string(), workflow: req.workflow.clone(), status: status.clone() };
+            match tx.commit(record) {
+                Ok(info) => {
+                    timing.mark("commit", t);
+                    let kind = if ok { EndKind::Succeeded } else { EndKind::Completed };
+                    ctx.finish(trace, timing, digest, kind, status, Some(node), None, true, Some(info))
+                }
+                Err(e) => {
+                    let f = Failure::new(e.code(), e.to_string()).nondeterministic();
+                    ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), Some(node), Some(f), false, None)
+                }
+            }
+        }
+        Walk::Failed { node, error, .. } => {
+            drop(tx.rollback());
+            let f = match error {
+                sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
+                sealed_graph::WalkError::Invoke(f) => f,
+            };
+            ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None)
+        }
+    }
+}
+
+fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
+    match src {
+        PayloadSource::Inline(v) => Ok(v.clone()),
+        PayloadSource::File(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Failure::new("PAYLOAD_INVALID", format!("payload {} is not JSON: {e}", path.display())))
+        }
+    }
+}
+
+fn trace_failure(e: TraceError) -> Failure {
+    Failure::new(e.code(), e.to_string()).nondeterministic()
+}
+
+struct Ctx {
+    run_id: String,
+    files: RunFiles,
+    workflow: String,
+    report_steps: Vec<StepReport>,
+}
+
+impl Ctx {
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        self,
+        mut trace: TraceWriter,
+        timing: Timing,
+        snapshot_digest: Option<String>,
+        end: EndKind,
+        status: String,
+        terminal: Option<String>,
+        error: Option<Failure>,
+        committed: bool,
+        commit: Option<sealed_store::CommitInfo>,
+    ) -> Result<RunReport, Failure> {
+        let ok = end == EndKind::Succeeded;
+        let path: Vec<String> = self.report_steps.iter().map(|s| s.node.clone()).chain(terminal.clone()).collect();
+        trace
+            .append(&TraceEvent::RunEnd(RunEnd {
+                status: status.clone(),
+                ok,
+                terminal: terminal.clone(),
+                error: error.as_ref().map(Failure::info),
+                path,
+                committed,
+                ledger_before: commit.as_ref().map(|c| c.ledger_before.clone()),
+                ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
+                write_set_digest: commit.as_ref().map(|c| c.write_set_digest.clone()),
+            }))
+            .map_err(trace_failure)?;
+        let summary = trace.finish().map_err(trace_failure)?;
+        // Wall-clock data lives beside the trace, never in it (the trace must be reproducible).
+        let _ = std::fs::write(self.files.timing(), serde_json::to_vec_pretty(&timing.json()).unwrap_or_default());
+        Ok(RunReport {
+            run_id: self.run_id,
+            snapshot_digest,
+            workflow: self.workflow,
+            status,
+            end,
+            ok,
+            terminal,
+            error,
+            admission_errors: Vec::new(),
+            steps: self.report_steps,
+            committed,
+            ledger_before: commit.as_ref().map(|c| c.ledger_before.clone()),
+            ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
+            trace: Some(summary),
+            run_dir: self.files.dir.clone(),
+        })
+    }
+}
+
+/// Runs each node's prepared component against the run's transaction and records it in the trace.
+struct Invoker<'a> {
+    prepared: &'a BTreeMap<String, Prepared>,
+    nodes: &'a BTreeMap<String, Node>,
+    backend: Option<RunTx>,
+    trace: &'a mut TraceWriter,
+    trace_error: Option<TraceError>,
+    steps: Vec<StepReport>,
+    node_ms: Vec<(String, f64)>,
+}
+
+impl NodeInvoker for Invoker<'_> {
+    type Error = Failure;
+
+    fn invoke(&mut self, node: &str, task: &TaskNode, input: Value) -> Result<Returned, Failure> {
+        let started = Instant::now();
+        let kind = self.nodes.get(node).map(Node::kind_str).unwrap_or("?");
+        let prepared = self
+            .prepared
+            .get(node)
+            .ok_or_else(|| Failure::new("INTERNAL", format!("node {node} was not prepared")).at(node))?;
+        let backend = self
+            .backend
+            .take()
+            .ok_or_else(|| Failure::new("INTERNAL", "the store transaction was lost during the run").at(node))?;
+        let input_bytes = to_vec(&input).map_err(|e| Failure::new("INTERNAL", format!("input encoding: {e}")).at(node))?;
+        let input_digest = sealed_snapshot::canonical::sha256_hex(&input_bytes);
+        let input_text = String::from_utf8_lossy(&input_bytes).into_owned();
+
+        let gate = Gate::new(&task.grants, &task.limits, backend);
+        let inv = prepared.invoke(&input_text, &task.limits, gate);
+        self.backend = Some(inv.backend);
+
+        let result: Result<(String, Value), Failure> = match inv.result {
+            Ok(out) => match serde_json::from_str::<Value>(&out.output) {
+                Ok(v) => Ok((out.outcome, v)),
+                Err(e) => Err(Failure::new("OUTPUT_NOT_JSON", format!("output of {node} is not JSON: {e}")).at(node)),
+            },
+            Err(e) => {
+                let mut f = Failure::new(e.code(), e.to_string()).at(node);
+                if !e.is_deterministic() {
+                    f = f.nondeterministic();
+                }
+                Err(f)
+            }
+        };
+        let (outcome, output, error) = match &result {
+            Ok((o, v)) => (Some(o.clone()), Some(v.clone()), None),
+            Err(f) => (None, None, Some(f.info())),
+        };
+        let record = NodeRecord {
+            node: node.to_string(),
+            kind: kind.to_string(),
+            component: task.component.clone(),
+            input_digest: Some(input_digest),
+            outcome: outcome.clone(),
+            output_digest: output.as_ref().and_then(|v| digest_json(v).ok()),
+            output,
+            fuel_used: inv.fuel_used,
+            storage: inv.journal.clone(),
+            error,
+        };
+        if let Err(e) = self.trace.append(&TraceEvent::Node(record)) {
+            self.trace_error.get_or_insert(e);
+        }
+        self.steps.push(StepReport {
+            node: node.to_string(),
+            outcome,
+            fuel_used: inv.fuel_used,
+            storage_calls: inv.journal.len(),
+        });
+        self.node_ms.push((node.to_string(), started.elapsed().as_secs_f64() * 1e3));
+        let (outcome, output) = result?;
+        Ok(Returned { outcome, output })
+    }
+}
+
+/// The directory holding a run's files.
+pub fn run_dir(trace_root: &Path, run_id: &str) -> PathBuf {
+    RunFiles::new(trace_root, run_id).dir
+}
