@@ -6,11 +6,17 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid manifest: {detail}")]
     ManifestInvalid { path: PathBuf, detail: String },
     #[error("unknown manifest format {found:?} (this host reads {expected:?})")]
-    FormatUnknown { found: String, expected: &'static str },
+    FormatUnknown {
+        found: String,
+        expected: &'static str,
+    },
     #[error("manifest.json is not in canonical form (RFC 8785); it was edited after sealing")]
     NotCanonical,
     #[error("snapshot digest mismatch: {DIGEST_FILE} says {expected}, manifest.json hashes to {actual}", DIGEST_FILE = crate::DIGEST_FILE)]
@@ -18,9 +24,19 @@ pub enum SnapshotError {
     #[error("{path} is missing or malformed: {detail}")]
     DigestFile { path: PathBuf, detail: String },
     #[error("component {sha256} ({name}) is missing: expected {path}")]
-    ComponentMissing { sha256: String, name: String, path: PathBuf },
-    #[error("component {name} does not match its pin: manifest pins {expected}, file hashes to {actual}")]
-    ComponentHashMismatch { name: String, expected: String, actual: String },
+    ComponentMissing {
+        sha256: String,
+        name: String,
+        path: PathBuf,
+    },
+    #[error(
+        "component {name} does not match its pin: manifest pins {expected}, file hashes to {actual}"
+    )]
+    ComponentHashMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("snapshot violates closure: {}", .0.join("; "))]
     Closure(Vec<String>),
     #[error("{0}")]

@@ -17,7 +17,8 @@ const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 /// Components larger than this are refused before hashing.
 const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
-/// Component bytes whose sha256 equals their pin. Only [`load_verified`] creates these.
+/// Component bytes whose sha256 equals their pin. Only [`load_verified`] and [`verify_component`] create
+/// these, and both hash the bytes first: a `VerifiedComponent` always matches its pin.
 #[derive(Clone)]
 pub struct VerifiedComponent {
     sha256: String,
@@ -45,6 +46,41 @@ impl std::fmt::Debug for VerifiedComponent {
             .field("len", &self.bytes.len())
             .finish()
     }
+}
+
+/// Checks `bytes` against the pin `expected_sha256` (64 lowercase hex digits) and wraps them.
+///
+/// This is the narrow door for callers that hold a pin and bytes outside a sealed directory (the
+/// component index of `cargo xtask build-components`, tests, the conformance runner). It keeps the
+/// invariant of [`VerifiedComponent`]: the bytes hash to the pin, or there is no value.
+pub fn verify_component(
+    expected_sha256: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<VerifiedComponent, SnapshotError> {
+    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+        return Err(SnapshotError::ComponentHashMismatch {
+            name: name.to_string(),
+            expected: expected_sha256.to_string(),
+            actual: format!(
+                "(not hashed: {} bytes exceeds the limit of {MAX_COMPONENT_BYTES})",
+                bytes.len()
+            ),
+        });
+    }
+    let actual = sha256_hex(&bytes);
+    if actual != expected_sha256 {
+        return Err(SnapshotError::ComponentHashMismatch {
+            name: name.to_string(),
+            expected: expected_sha256.to_string(),
+            actual,
+        });
+    }
+    Ok(VerifiedComponent {
+        sha256: actual,
+        name: name.to_string(),
+        bytes: bytes.into(),
+    })
 }
 
 /// A snapshot whose manifest digest and component pins were all checked.
@@ -81,7 +117,10 @@ impl VerifiedSnapshot {
 }
 
 fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
-    let io = |source| SnapshotError::Io { path: path.to_path_buf(), source };
+    let io = |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > cap {
         return Err(SnapshotError::ManifestInvalid {
@@ -97,11 +136,19 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
 pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
     // Parse as a Value first to read `format`: an unknown format should be reported as such, not as
     // whatever field the newer format added.
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| SnapshotError::ManifestInvalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| SnapshotError::ManifestInvalid {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(FORMAT_V1) => {}
-        Some(other) => return Err(SnapshotError::FormatUnknown { found: other.to_string(), expected: FORMAT_V1 }),
+        Some(other) => {
+            return Err(SnapshotError::FormatUnknown {
+                found: other.to_string(),
+                expected: FORMAT_V1,
+            });
+        }
         None => {
             return Err(SnapshotError::ManifestInvalid {
                 path: path.to_path_buf(),
@@ -109,8 +156,11 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), S
             });
         }
     }
-    let manifest: Manifest = serde_json::from_value(value.clone())
-        .map_err(|e| SnapshotError::ManifestInvalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    let manifest: Manifest =
+        serde_json::from_value(value.clone()).map_err(|e| SnapshotError::ManifestInvalid {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
     let canonical = to_vec(&value).map_err(|e| SnapshotError::ManifestInvalid {
         path: path.to_path_buf(),
         detail: format!("cannot canonicalise: {e}"),
@@ -129,12 +179,22 @@ pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
         path: path.clone(),
         detail: e.to_string(),
     })?;
-    let hex = text.trim().strip_prefix("sha256:").ok_or_else(|| SnapshotError::DigestFile {
-        path: path.clone(),
-        detail: "expected `sha256:<64 hex digits>`".into(),
-    })?;
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(SnapshotError::DigestFile { path, detail: "expected `sha256:<64 lowercase hex digits>`".into() });
+    let hex = text
+        .trim()
+        .strip_prefix("sha256:")
+        .ok_or_else(|| SnapshotError::DigestFile {
+            path: path.clone(),
+            detail: "expected `sha256:<64 hex digits>`".into(),
+        })?;
+    if hex.len() != 64
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(SnapshotError::DigestFile {
+            path,
+            detail: "expected `sha256:<64 lowercase hex digits>`".into(),
+        });
     }
     Ok(hex.to_string())
 }
@@ -146,24 +206,45 @@ pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
     let (manifest, digest) = parse_manifest(&manifest_path, &bytes)?;
     let expected = read_digest_file(dir)?;
     if expected != digest {
-        return Err(SnapshotError::DigestMismatch { expected, actual: digest });
+        return Err(SnapshotError::DigestMismatch {
+            expected,
+            actual: digest,
+        });
     }
 
     let mut components = BTreeMap::new();
     for (sha, decl) in &manifest.components {
         let path = dir.join(COMPONENTS_DIR).join(format!("{sha}.wasm"));
         if !path.is_file() {
-            return Err(SnapshotError::ComponentMissing { sha256: sha.clone(), name: decl.name.clone(), path });
+            return Err(SnapshotError::ComponentMissing {
+                sha256: sha.clone(),
+                name: decl.name.clone(),
+                path,
+            });
         }
         let bytes = read_capped(&path, MAX_COMPONENT_BYTES)?;
         let actual = sha256_hex(&bytes);
         if &actual != sha {
-            return Err(SnapshotError::ComponentHashMismatch { name: decl.name.clone(), expected: sha.clone(), actual });
+            return Err(SnapshotError::ComponentHashMismatch {
+                name: decl.name.clone(),
+                expected: sha.clone(),
+                actual,
+            });
         }
         components.insert(
             sha.clone(),
-            VerifiedComponent { sha256: sha.clone(), name: decl.name.clone(), bytes: bytes.into() },
+            VerifiedComponent {
+                sha256: sha.clone(),
+                name: decl.name.clone(),
+                bytes: bytes.into(),
+            },
         );
     }
-    Ok(VerifiedSnapshot { dir: dir.to_path_buf(), manifest, manifest_bytes: bytes.into(), digest, components })
+    Ok(VerifiedSnapshot {
+        dir: dir.to_path_buf(),
+        manifest,
+        manifest_bytes: bytes.into(),
+        digest,
+        components,
+    })
 }
