@@ -1,0 +1,370 @@
+//! Ed25519 signing keys and their public halves, on disk.
+//!
+//! Files written by [`keygen`] into `out_dir`:
+//!
+//! ```text
+//! <name>.key       {"algorithm":"ed25519","keyid":..,"role":..,"seed":"<base64 of 32 bytes>"}  mode 0600
+//! <name>.pub.json  {"algorithm":"ed25519","keyid":..,"public_key":"<base64 of 32 bytes>","role":..}
+//! ```
+//!
+//! `keyid` is the lowercase hex sha256 of the raw 32-byte public key, so it is derived, never chosen:
+//! loaders recompute it and refuse a file whose `keyid` does not match its key.
+//!
+//! This module owns key generation and loading; it must never print, log, trace or serialise a seed
+//! except into the `.key` file itself ([`PrivateKey`]'s `Debug` is redacted for that reason).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::b64;
+use crate::error::{AttestError, Result};
+
+pub const ALGORITHM: &str = "ed25519";
+/// A key file is a few hundred bytes; anything larger is not one of ours and is refused before parsing.
+const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
+
+/// What a key may sign. A verifier asks for a role, so a run-signer key can never vouch for a snapshot
+/// (or the reverse) even when both are in the same trust root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    #[serde(rename = "snapshot-signer")]
+    SnapshotSigner,
+    #[serde(rename = "run-signer")]
+    RunSigner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SnapshotSigner => "snapshot-signer",
+            Role::RunSigner => "run-signer",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "snapshot-signer" => Ok(Role::SnapshotSigner),
+            "run-signer" => Ok(Role::RunSigner),
+            other => Err(format!(
+                "unknown role {other:?} (expected snapshot-signer or run-signer)"
+            )),
+        }
+    }
+}
+
+/// Lowercase hex sha256 of the raw public key bytes.
+pub fn keyid_of(public: &VerifyingKey) -> String {
+    hex::encode(Sha256::digest(public.as_bytes()))
+}
+
+/// The public description of a key (the content of `<name>.pub.json`), plus where [`keygen`] wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub keyid: String,
+    pub role: Role,
+    /// Standard base64 of the 32-byte public key.
+    pub public_key: String,
+    pub algorithm: String,
+    pub private_path: PathBuf,
+    pub public_path: PathBuf,
+}
+
+/// `<name>.pub.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeyFile {
+    pub algorithm: String,
+    pub keyid: String,
+    pub public_key: String,
+    pub role: Role,
+}
+
+/// `<name>.key`. Never constructed outside this module, so the seed cannot leak through a `Debug` or a
+/// serialiser somewhere else.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivateKeyFile {
+    algorithm: String,
+    keyid: String,
+    role: Role,
+    seed: String,
+}
+
+/// A loaded signing key with its role. `Debug` shows the key id and role only.
+pub struct PrivateKey {
+    keyid: String,
+    role: Role,
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("keyid", &self.keyid)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateKey {
+    /// Builds a key from a 32-byte seed (ed25519's secret key). For tests and for callers that manage
+    /// seeds themselves; [`keygen`] is the normal way to get one.
+    pub fn from_seed(seed: &[u8; 32], role: Role) -> Self {
+        let signing = SigningKey::from_bytes(seed);
+        Self {
+            keyid: keyid_of(&signing.verifying_key()),
+            role,
+            signing,
+        }
+    }
+
+    pub fn keyid(&self) -> &str {
+        &self.keyid
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The public half as written to `<name>.pub.json`.
+    pub fn public_file(&self) -> PublicKeyFile {
+        PublicKeyFile {
+            algorithm: ALGORITHM.into(),
+            keyid: self.keyid.clone(),
+            public_key: b64::encode(self.signing.verifying_key().as_bytes()),
+            role: self.role,
+        }
+    }
+
+    /// Refuses to sign with a key of the wrong role: a signature the verifier would reject anyway is
+    /// better refused where the mistake is made.
+    pub(crate) fn require_role(&self, required: Role) -> Result<()> {
+        if self.role != required {
+            return Err(AttestError::WrongRole {
+                keyid: self.keyid.clone(),
+                actual: self.role,
+                required,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Creates a file that must not exist yet, with `mode`, and writes `bytes` to it.
+fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                AttestError::KeyExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                AttestError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+    // The umask may have removed bits from `mode` but never adds any, so 0600 stays 0600; set it again
+    // anyway so the public file's mode does not depend on the caller's umask either.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(AttestError::io(path))?;
+    file.write_all(bytes).map_err(AttestError::io(path))?;
+    file.sync_all().map_err(AttestError::io(path))
+}
+
+/// Generates a fresh ed25519 key for `role` and writes `<name>.key` (0600) and `<name>.pub.json` into
+/// `out_dir` (created if missing). Refuses, writing nothing, if either file already exists.
+pub fn keygen(out_dir: &Path, role: Role, name: &str) -> Result<KeyInfo> {
+    if !valid_name(name) {
+        return Err(AttestError::KeyNameInvalid { name: name.to_string() });
+    }
+    let private_path = out_dir.join(format!("{name}.key"));
+    let public_path = out_dir.join(format!("{name}.pub.json"));
+    // Checked up front so a refusal leaves nothing half-written; `create_new` below still closes the race.
+    for path in [&private_path, &public_path] {
+        if path.symlink_metadata().is_ok() {
+            return Err(AttestError::KeyExists { path: path.clone() });
+        }
+    }
+    std::fs::create_dir_all(out_dir).map_err(AttestError::io(out_dir))?;
+
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| AttestError::Random { detail: e.to_string() })?;
+    let key = PrivateKey::from_seed(&seed, role);
+    let file = PrivateKeyFile {
+        algorithm: ALGORITHM.into(),
+        keyid: key.keyid.clone(),
+        role,
+        seed: b64::encode(&seed),
+    };
+    let mut private_json = serde_json::to_vec_pretty(&file).map_err(|e| AttestError::Encode {
+        what: "private key",
+        detail: e.to_string(),
+    })?;
+    private_json.push(b'\n');
+    write_new(&private_path, 0o600, &private_json)?;
+
+    let public = key.public_file();
+    let mut public_json = serde_json::to_vec_pretty(&public).map_err(|e| AttestError::Encode {
+        what: "public key",
+        detail: e.to_string(),
+    })?;
+    public_json.push(b'\n');
+    write_new(&public_path, 0o644, &public_json)?;
+
+    Ok(KeyInfo {
+        keyid: public.keyid,
+        role,
+        public_key: public.public_key,
+        algorithm: public.algorithm,
+        private_path,
+        public_path,
+    })
+}
+
+fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
+    if meta.len() > MAX_KEY_FILE_BYTES {
+        return Err(AttestError::KeyInvalid {
+            path: path.to_path_buf(),
+            detail: format!("{} bytes is too large for a key file", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(AttestError::io(path))
+}
+
+/// Decodes a base64 32-byte value.
+pub(crate) fn decode_32(text: &str) -> std::result::Result<[u8; 32], String> {
+    let bytes = b64::decode(text)?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| format!("expected 32 bytes, found {}", bytes.len()))
+}
+
+/// Parses an ed25519 public key, refusing weak (small-order) points: a signature "by" such a key proves
+/// nothing.
+pub(crate) fn parse_public(text: &str) -> std::result::Result<VerifyingKey, String> {
+    let bytes = decode_32(text).map_err(|e| format!("public_key: {e}"))?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("public_key: not an ed25519 point: {e}"))?;
+    if key.is_weak() {
+        return Err("public_key: a weak (small-order) ed25519 key".into());
+    }
+    Ok(key)
+}
+
+/// Loads `<name>.key`. Refuses a file that other users can read (like ssh does): a leaked signing key
+/// makes every signature it ever made worthless.
+pub fn load_private_key(path: &Path) -> Result<PrivateKey> {
+    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(AttestError::KeyPermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let bytes = read_small(path)?;
+    let invalid = |detail: String| AttestError::KeyInvalid {
+        path: path.to_path_buf(),
+        detail,
+    };
+    // serde_json's error text quotes no input values for these types, but be explicit anyway: the
+    // message must never echo the seed, so only the position is reported.
+    let file: PrivateKeyFile = serde_json::from_slice(&bytes).map_err(|e| {
+        invalid(format!(
+            "not a sealed private key file (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if file.algorithm != ALGORITHM {
+        return Err(invalid(format!(
+            "algorithm {:?} is not supported (only {ALGORITHM})",
+            file.algorithm
+        )));
+    }
+    let seed = decode_32(&file.seed).map_err(|_| invalid("seed: expected base64 of 32 bytes".into()))?;
+    let key = PrivateKey::from_seed(&seed, file.role);
+    if key.keyid != file.keyid {
+        return Err(invalid(format!(
+            "keyid {} does not match the key (its public key hashes to {})",
+            file.keyid, key.keyid
+        )));
+    }
+    Ok(key)
+}
+
+/// A public key with its role, checked: the keyid matches the key bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub keyid: String,
+    pub role: Role,
+    pub key: VerifyingKey,
+}
+
+impl PublicKey {
+    /// Checks a `(keyid, role, public_key)` triple as found in a `.pub.json` or a trust root entry.
+    pub(crate) fn parse(keyid: &str, role: Role, public_key: &str) -> std::result::Result<Self, String> {
+        let key = parse_public(public_key)?;
+        let actual = keyid_of(&key);
+        if actual != keyid {
+            return Err(format!(
+                "keyid {keyid} does not match public_key (which hashes to {actual})"
+            ));
+        }
+        Ok(Self {
+            keyid: actual,
+            role,
+            key,
+        })
+    }
+}
+
+/// Loads `<name>.pub.json`.
+pub fn load_public_key(path: &Path) -> Result<PublicKey> {
+    let bytes = read_small(path)?;
+    let invalid = |detail: String| AttestError::KeyInvalid {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file: PublicKeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    if file.algorithm != ALGORITHM {
+        return Err(invalid(format!(
+            "algorithm {:?} is not supported (only {ALGORITHM})",
+            file.algorithm
+        )));
+    }
+    PublicKey::parse(&file.keyid, file.role, &file.public_key).map_err(invalid)
+}

@@ -1,0 +1,183 @@
+//! Signing a sealed snapshot, and checking that signature offline.
+//!
+//! `snapshot.sig.json` (next to `manifest.json`) is one DSSE envelope, payloadType
+//! `application/vnd.in-toto+json`, over an in-toto Statement v1:
+//!
+//! ```json
+//! {"_type": "https://in-toto.io/Statement/v1",
+//!  "subject": [{"name": "manifest.json", "digest": {"sha256": "<snapshot digest>"}}],
+//!  "predicateType": "https://sealed.dev/snapshot/v1",
+//!  "predicate": {"name": "<snapshot name>", "components": [{"name": "...", "sha256": "..."}]}}
+//! ```
+//!
+//! The subject is the manifest digest, and the manifest pins every component by sha256, so the one
+//! signature covers the whole snapshot. The predicate repeats the component list for readers; the
+//! verifier checks it agrees with the manifest.
+//!
+//! This module must never execute or compile a component; it only reads the snapshot directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sealed_snapshot::canonical::sha256_hex;
+use sealed_snapshot::{MANIFEST_FILE, Manifest, load_verified};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::dsse::{Envelope, verify};
+use crate::error::{AttestError, Result};
+use crate::keys::{PrivateKey, Role};
+use crate::statement::{IN_TOTO_PAYLOAD_TYPE, SNAPSHOT_PREDICATE, Statement, Subject};
+use crate::trust::TrustRoot;
+
+pub const SIGNATURE_FILE: &str = "snapshot.sig.json";
+const MAX_ENVELOPE_BYTES: u64 = 16 << 20;
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// How a snapshot's authenticity was established by [`verify_snapshot_signature`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotTrust {
+    /// The trusted snapshot-signer key that signed it.
+    pub keyid: String,
+    /// The signed (and recomputed) snapshot digest.
+    pub digest: String,
+}
+
+impl SnapshotTrust {
+    /// The value recorded as `snapshot_trust` in a trace's `run_start` line.
+    pub fn label(&self) -> String {
+        format!("signed:{}", self.keyid)
+    }
+}
+
+/// The snapshot predicate for `manifest`: its name and components (ordered by sha256, as in the manifest).
+pub fn snapshot_predicate(manifest: &Manifest) -> Value {
+    let components: Vec<Value> = manifest
+        .components
+        .iter()
+        .map(|(sha, decl)| json!({"name": decl.name, "sha256": sha}))
+        .collect();
+    json!({"name": manifest.name, "components": components})
+}
+
+/// Verifies the snapshot (as a run would), then writes `snapshot.sig.json` signed by `key` (which must
+/// be a snapshot-signer). Refuses to overwrite an existing signature.
+pub fn sign_snapshot(snapshot_dir: &Path, key: &PrivateKey) -> Result<PathBuf> {
+    key.require_role(Role::SnapshotSigner)?;
+    // Sign only what verifies: a signature over a broken snapshot would vouch for something no host
+    // will ever run.
+    let snapshot = load_verified(snapshot_dir)?;
+    let statement = Statement::new(
+        vec![Subject::sha256(MANIFEST_FILE, snapshot.digest())],
+        SNAPSHOT_PREDICATE,
+        snapshot_predicate(snapshot.manifest()),
+    );
+    let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &statement.to_payload()?, key);
+    let mut bytes = envelope.to_json()?;
+    bytes.push(b'\n');
+    let path = snapshot_dir.join(SIGNATURE_FILE);
+    write_new(&path, &bytes)?;
+    Ok(path)
+}
+
+/// Writes a new evidence file (never overwriting one) and syncs it.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                AttestError::AttestationExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                AttestError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+    file.write_all(bytes).map_err(AttestError::io(path))?;
+    file.sync_all().map_err(AttestError::io(path))
+}
+
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
+    if meta.len() > cap {
+        return Err(AttestError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!("{} bytes exceeds the limit of {cap}", meta.len())),
+        });
+    }
+    std::fs::read(path).map_err(AttestError::io(path))
+}
+
+/// Checks `snapshot.sig.json` against the trust root's snapshot-signer keys, and that the signed subject
+/// is the sha256 of the `manifest.json` bytes on disk and the predicate describes that manifest.
+///
+/// This proves the manifest is the signed one; the component files are checked against the manifest's
+/// pins by [`sealed_snapshot::load_verified`], which callers run as well (a run always does).
+pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Result<SnapshotTrust> {
+    let sig_path = snapshot_dir.join(SIGNATURE_FILE);
+    if !sig_path.is_file() {
+        return Err(AttestError::SignatureMissing { path: sig_path });
+    }
+    let envelope = Envelope::parse(&read_capped(&sig_path, MAX_ENVELOPE_BYTES)?)?;
+    let verified = verify(&envelope, trust, Role::SnapshotSigner)?;
+    if verified.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(AttestError::StatementInvalid {
+            detail: format!(
+                "payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
+                verified.payload_type
+            ),
+        });
+    }
+    let statement = Statement::parse(&verified.payload)?;
+    statement.expect_types(SNAPSHOT_PREDICATE)?;
+
+    let manifest_path = snapshot_dir.join(MANIFEST_FILE);
+    let manifest_bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
+    let actual = sha256_hex(&manifest_bytes);
+    let subjects: Vec<&Subject> = statement.subjects_named(MANIFEST_FILE).collect();
+    let [subject] = subjects.as_slice() else {
+        return Err(AttestError::SubjectMismatch {
+            detail: format!(
+                "{}: expected exactly one subject named {MANIFEST_FILE}, found {}",
+                sig_path.display(),
+                subjects.len()
+            ),
+        });
+    };
+    match subject.sha256_digest() {
+        Some(d) if d == actual => {}
+        Some(d) => {
+            return Err(AttestError::SubjectMismatch {
+                detail: format!(
+                    "{} signs manifest sha256 {d}, but {} hashes to {actual}",
+                    sig_path.display(),
+                    manifest_path.display()
+                ),
+            });
+        }
+        None => {
+            return Err(AttestError::SubjectMismatch {
+                detail: format!("{}: subject {MANIFEST_FILE} has no sha256 digest", sig_path.display()),
+            });
+        }
+    }
+    let (manifest, _) = sealed_snapshot::verify::parse_manifest(&manifest_path, &manifest_bytes)?;
+    if statement.predicate != snapshot_predicate(&manifest) {
+        return Err(AttestError::StatementInvalid {
+            detail: format!(
+                "{}: the predicate's name or components do not describe {}",
+                sig_path.display(),
+                manifest_path.display()
+            ),
+        });
+    }
+    Ok(SnapshotTrust {
+        keyid: verified.keyid,
+        digest: actual,
+    })
+}

@@ -1,0 +1,664 @@
+//! Offline verification of a run: trace + attestation (+ optionally the snapshot) against a trust root.
+//!
+//! [`verify_run`] never stops at the first problem: it runs every check it can and reports each one
+//! with pass/fail and a message naming the file, line and field that did not match. A check whose
+//! inputs are unavailable (because an earlier one failed) is reported as failed with `not checked: …`,
+//! so `ok` is true only when every check actually ran and passed.
+//!
+//! Checks, in order (the `name` of each [`Check`]):
+//!
+//! 1. `trace-file`: the trace is readable and named `<run-id>.jsonl`.
+//! 2. `attestation-present`: `<run-id>.intoto.jsonl` exists in the same directory.
+//! 3. `attestation-signature`: every line is a DSSE envelope signed by a trusted **run-signer** key.
+//! 4. `attestation-keyid-hint`: each signature's keyid hint names the key that verified. DSSE treats
+//!    the hint as unauthenticated, and [`crate::dsse::verify`] tries every key when it misses; but
+//!    this project's signer always writes the right hint, so a wrong one means the file was edited.
+//! 5. `payload-type`: `application/vnd.in-toto+json`.
+//! 6. `statement-type`: `_type` is exactly `https://in-toto.io/Statement/v1`.
+//! 7. `predicate-type`: exactly one statement has predicateType `https://sealed.dev/execution/v1`.
+//! 8. `subject-trace-digest`: subject `<run-id>.jsonl` = sha256 of the trace bytes.
+//! 9. `trace-chain`: `sealed_trace::parse_and_verify` (line and field on failure).
+//! 10. `subject-chain-head`: subject `trace-chain-head` = the recomputed chain head.
+//! 11. `subjects`: `payload` and `ledger-after` are exactly those the trace implies, nothing else.
+//! 12. `run-id`: the file name, `run_start.run_id` and the predicate's `run_id` agree.
+//! 13. `predicate-matches-trace`: the predicate equals the one recomputed from the trace, field by field
+//!     (run_id, workflow, status, snapshot_digest, each node's outcome/fuel/storage calls, …).
+//!
+//! With a snapshot directory:
+//!
+//! 14. `snapshot-verified`: `sealed_snapshot::load_verified` succeeds.
+//! 15. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
+//! 16. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
+//!     of that workflow.
+//! 17. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>`, `snapshot.sig.json`
+//!     verifies against the trust root's snapshot-signer keys and was made by that key.
+//!
+//! This module must never read a data root, run Wasm, or reach the network.
+
+use std::path::Path;
+
+use sealed_snapshot::VerifiedSnapshot;
+use sealed_snapshot::canonical::sha256_hex;
+use sealed_trace::{TraceEvent, VerifiedTrace, parse_and_verify};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::dsse::{Envelope, VerifiedPayload, verify};
+use crate::keys::Role;
+use crate::run::{CHAIN_HEAD_SUBJECT, execution_predicate, execution_subjects, run_id_of};
+use crate::snapshot_sig::{read_capped, verify_snapshot_signature};
+use crate::statement::{EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, Statement};
+use crate::trust::TrustRoot;
+
+/// Traces and bundles larger than these are refused unread (a verifier must not be made to exhaust
+/// memory by a hostile file).
+const MAX_TRACE_BYTES: u64 = 1 << 30;
+const MAX_ATTESTATION_BYTES: u64 = 64 << 20;
+/// Values quoted in a message are cut to this many characters.
+const MAX_QUOTE: usize = 160;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// True only if every check ran and passed.
+    pub ok: bool,
+    /// From the trace's file name.
+    pub run_id: Option<String>,
+    /// The run's final status, from the verified trace (or the attestation if the trace did not verify).
+    pub status: Option<String>,
+    /// The trusted run-signer key that signed the execution statement.
+    pub signer: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.ok)
+    }
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Default)]
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn push(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
+        self.0.push(Check {
+            name: name.to_string(),
+            ok,
+            detail: detail.into(),
+        });
+    }
+    fn pass(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(name, true, detail);
+    }
+    fn fail(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(name, false, detail);
+    }
+    fn skip(&mut self, name: &str, why: &str) {
+        self.push(name, false, format!("not checked: {why}"));
+    }
+    /// Passes with `ok_detail` when `problems` is empty, else fails listing them all.
+    fn all(&mut self, name: &str, problems: Vec<String>, ok_detail: impl Into<String>) {
+        if problems.is_empty() {
+            self.pass(name, ok_detail);
+        } else {
+            self.fail(name, problems.join("; "));
+        }
+    }
+}
+
+fn quote(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= MAX_QUOTE {
+        s
+    } else {
+        format!("{}…", s.chars().take(MAX_QUOTE).collect::<String>())
+    }
+}
+
+/// A statement from one bundle line, with where it came from.
+struct Line {
+    n: usize,
+    verified: VerifiedPayload,
+}
+
+/// Verifies a run offline. See the module docs for the checks.
+pub fn verify_run(trace_path: &Path, trust: &TrustRoot, snapshot: Option<&Path>) -> VerifyReport {
+    let mut c = Checks::default();
+    let tp = trace_path.display().to_string();
+
+    // 1. The trace file.
+    let run_id = run_id_of(trace_path).ok();
+    let trace_bytes = read_capped(trace_path, MAX_TRACE_BYTES);
+    match (&run_id, &trace_bytes) {
+        (Some(id), Ok(bytes)) => c.pass("trace-file", format!("{tp}: run {id}, {} bytes", bytes.len())),
+        (None, _) => c.fail("trace-file", format!("{tp}: the file name is not `<run-id>.jsonl`")),
+        (_, Err(e)) => c.fail("trace-file", format!("{tp}: {e}")),
+    }
+    let trace_bytes = trace_bytes.ok();
+
+    // 2. The attestation next to it.
+    let att_path = run_id
+        .as_ref()
+        .map(|id| trace_path.with_file_name(format!("{id}.intoto.jsonl")));
+    let ap = att_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let att_bytes = match &att_path {
+        None => {
+            c.skip("attestation-present", "the run id is unknown (see trace-file)");
+            None
+        }
+        Some(p) if !p.exists() => {
+            c.fail(
+                "attestation-present",
+                format!("ATTESTATION_MISSING: {ap} does not exist"),
+            );
+            None
+        }
+        Some(p) => match read_capped(p, MAX_ATTESTATION_BYTES) {
+            Ok(bytes) => {
+                c.pass("attestation-present", ap.clone());
+                Some(bytes)
+            }
+            Err(e) => {
+                c.fail("attestation-present", format!("{e}"));
+                None
+            }
+        },
+    };
+
+    // 3. Every line's envelope and signature.
+    let mut lines: Vec<Line> = Vec::new();
+    match &att_bytes {
+        None => c.skip("attestation-signature", "no attestation to read"),
+        Some(bytes) => {
+            let mut problems = Vec::new();
+            if bytes.is_empty() {
+                problems.push(format!("{ap}: the file is empty"));
+            } else if !bytes.ends_with(b"\n") {
+                problems.push(format!("{ap}: does not end with a newline (truncated or edited?)"));
+            }
+            let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+            // An empty file has no lines (splitting it would yield one empty "line").
+            let raw_lines = if bytes.is_empty() {
+                Vec::new()
+            } else {
+                body.split(|b| *b == b'\n').collect()
+            };
+            for (i, raw) in raw_lines.into_iter().enumerate() {
+                let n = i + 1;
+                if raw.is_empty() {
+                    problems.push(format!("{ap} line {n}: empty line"));
+                    continue;
+                }
+                match Envelope::parse(raw).and_then(|e| verify(&e, trust, Role::RunSigner)) {
+                    Ok(verified) => lines.push(Line { n, verified }),
+                    Err(e) => problems.push(format!("{ap} line {n}: {}: {e}", e.code())),
+                }
+            }
+            let signers: Vec<String> = lines
+                .iter()
+                .map(|l| format!("line {}: trusted run-signer {}", l.n, l.verified.keyid))
+                .collect();
+            if problems.is_empty() && lines.is_empty() {
+                problems.push(format!("{ap}: no envelopes"));
+            }
+            c.all("attestation-signature", problems, signers.join("; "));
+        }
+    }
+
+    // 4. The keyid hints.
+    if lines.is_empty() {
+        c.skip("attestation-keyid-hint", "no verified envelope");
+    } else {
+        let problems = lines
+            .iter()
+            .filter(|l| !l.verified.hint.is_empty() && l.verified.hint != l.verified.keyid)
+            .map(|l| {
+                format!(
+                    "{ap} line {}: signatures[].keyid is {:?} but the signature was made by {} \
+                     (the envelope was edited after signing)",
+                    l.n, l.verified.hint, l.verified.keyid
+                )
+            })
+            .collect();
+        c.all(
+            "attestation-keyid-hint",
+            problems,
+            "every keyid hint names its signing key",
+        );
+    }
+
+    // 5-7. Types. Only the verified payload bytes are parsed from here on.
+    let mut statements: Vec<(usize, String, Statement)> = Vec::new();
+    if lines.is_empty() {
+        c.skip("payload-type", "no verified envelope");
+        c.skip("statement-type", "no verified envelope");
+        c.skip("predicate-type", "no verified envelope");
+    } else {
+        let mut type_problems = Vec::new();
+        let mut stmt_problems = Vec::new();
+        for l in &lines {
+            if l.verified.payload_type != IN_TOTO_PAYLOAD_TYPE {
+                type_problems.push(format!(
+                    "{ap} line {}: payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
+                    l.n, l.verified.payload_type
+                ));
+                continue;
+            }
+            match Statement::parse(&l.verified.payload) {
+                Ok(s) if s.type_ == STATEMENT_TYPE => statements.push((l.n, l.verified.keyid.clone(), s)),
+                Ok(s) => stmt_problems.push(format!(
+                    "{ap} line {}: _type is {:?}, expected {STATEMENT_TYPE:?}",
+                    l.n, s.type_
+                )),
+                Err(e) => stmt_problems.push(format!("{ap} line {}: {e}", l.n)),
+            }
+        }
+        c.all("payload-type", type_problems, IN_TOTO_PAYLOAD_TYPE);
+        c.all("statement-type", stmt_problems, STATEMENT_TYPE);
+    }
+    let execution: Vec<&(usize, String, Statement)> = statements
+        .iter()
+        .filter(|(_, _, s)| s.predicate_type == EXECUTION_PREDICATE)
+        .collect();
+    let stmt = match execution.as_slice() {
+        [one] => {
+            c.pass("predicate-type", format!("{EXECUTION_PREDICATE} (line {})", one.0));
+            Some(*one)
+        }
+        [] if lines.is_empty() => None,
+        [] => {
+            let found: Vec<String> = statements
+                .iter()
+                .map(|(n, _, s)| format!("line {n}: {:?}", s.predicate_type))
+                .collect();
+            c.fail(
+                "predicate-type",
+                format!("{ap}: no statement has predicateType {EXECUTION_PREDICATE:?} (found {found:?})"),
+            );
+            None
+        }
+        many => {
+            let ns: Vec<usize> = many.iter().map(|(n, _, _)| *n).collect();
+            c.fail(
+                "predicate-type",
+                format!("{ap}: lines {ns:?} each carry an execution statement; expected exactly one"),
+            );
+            None
+        }
+    };
+    let signer = stmt.map(|(_, k, _)| k.clone());
+    let stmt = stmt.map(|(n, _, s)| (*n, s));
+
+    // 8. The trace file digest.
+    let subject_digest = |s: &Statement, name: &str| -> Result<String, String> {
+        let found: Vec<_> = s.subjects_named(name).collect();
+        match found.as_slice() {
+            [one] => one
+                .sha256_digest()
+                .map(String::from)
+                .ok_or_else(|| format!("subject {name} has no sha256 digest")),
+            other => Err(format!(
+                "expected exactly one subject named {name:?}, found {}",
+                other.len()
+            )),
+        }
+    };
+    match (stmt, &trace_bytes, &run_id) {
+        (Some((n, s)), Some(bytes), Some(id)) => {
+            let name = format!("{id}.jsonl");
+            let actual = sha256_hex(bytes);
+            match subject_digest(s, &name) {
+                Ok(d) if d == actual => c.pass("subject-trace-digest", format!("{name} sha256 {actual}")),
+                Ok(d) => c.fail(
+                    "subject-trace-digest",
+                    format!(
+                        "{ap} line {n}: subject {name} has sha256 {d}, but {tp} hashes to {actual} \
+                         (the trace was changed after it was attested)"
+                    ),
+                ),
+                Err(e) => c.fail("subject-trace-digest", format!("{ap} line {n}: {e}")),
+            }
+        }
+        _ => c.skip(
+            "subject-trace-digest",
+            "needs both the trace and a verified execution statement",
+        ),
+    }
+
+    // 9. The chain, independent of the attestation.
+    let trace: Option<VerifiedTrace> = match &trace_bytes {
+        None => {
+            c.skip("trace-chain", "the trace could not be read");
+            None
+        }
+        Some(bytes) => match parse_and_verify(bytes) {
+            Ok(t) => {
+                c.pass(
+                    "trace-chain",
+                    format!("{} lines, chain head {}", t.lines.len(), t.chain_head),
+                );
+                Some(t)
+            }
+            Err(e) => {
+                c.fail("trace-chain", format!("{tp}: {e}"));
+                None
+            }
+        },
+    };
+
+    // 10. The chain head.
+    match (stmt, &trace) {
+        (Some((n, s)), Some(t)) => match subject_digest(s, CHAIN_HEAD_SUBJECT) {
+            Ok(d) if d == t.chain_head => c.pass("subject-chain-head", d),
+            Ok(d) => c.fail(
+                "subject-chain-head",
+                format!(
+                    "{ap} line {n}: subject {CHAIN_HEAD_SUBJECT} is {d}, but the chain of {tp} ends at {} (line {})",
+                    t.chain_head,
+                    t.lines.len()
+                ),
+            ),
+            Err(e) => c.fail("subject-chain-head", format!("{ap} line {n}: {e}")),
+        },
+        _ => c.skip(
+            "subject-chain-head",
+            "needs a verified trace and a verified execution statement",
+        ),
+    }
+
+    // 11. The other subjects.
+    match (stmt, &trace, &trace_bytes, &run_id) {
+        (Some((n, s)), Some(t), Some(bytes), Some(id)) => {
+            let trace_name = format!("{id}.jsonl");
+            let expected = execution_subjects(id, bytes, t);
+            let mut problems = Vec::new();
+            for e in expected
+                .iter()
+                .filter(|e| e.name != trace_name && e.name != CHAIN_HEAD_SUBJECT)
+            {
+                let want = e.sha256_digest().unwrap_or_default();
+                match subject_digest(s, &e.name) {
+                    Ok(d) if d == want => {}
+                    Ok(d) => problems.push(format!("subject {} is {d}, but the trace records {want}", e.name)),
+                    Err(err) => problems.push(format!("{err} (the trace records {want})")),
+                }
+            }
+            for extra in s.subject.iter().filter(|a| !expected.iter().any(|e| e.name == a.name)) {
+                problems.push(format!("subject {:?} is not implied by the trace", extra.name));
+            }
+            let problems = problems.into_iter().map(|p| format!("{ap} line {n}: {p}")).collect();
+            let names: Vec<&str> = expected.iter().map(|e| e.name.as_str()).collect();
+            c.all("subjects", problems, names.join(", "));
+        }
+        _ => c.skip("subjects", "needs a verified trace and a verified execution statement"),
+    }
+
+    // 12. The run id, three ways.
+    match (&run_id, &trace) {
+        (Some(id), Some(t)) => {
+            let mut problems = Vec::new();
+            if let Some(start) = t.run_start().filter(|s| &s.run_id != id) {
+                problems.push(format!(
+                    "{tp} line 1: run_id is {:?}, but the file is named for {id:?}",
+                    start.run_id
+                ));
+            }
+            match stmt.map(|(n, s)| (n, s.predicate.get("run_id"))) {
+                Some((_, Some(Value::String(p)))) if p == id => {}
+                Some((n, other)) => problems.push(format!(
+                    "{ap} line {n}: predicate.run_id is {}, but the file is named for {id:?}",
+                    other.map(quote).unwrap_or_else(|| "missing".into())
+                )),
+                None => problems.push("no verified execution statement to compare with".into()),
+            }
+            c.all("run-id", problems, id.clone());
+        }
+        _ => c.skip("run-id", "needs a verified trace"),
+    }
+
+    // 13. The predicate, field by field.
+    match (stmt, &trace) {
+        (Some((n, s)), Some(t)) => match execution_predicate(t).and_then(|p| {
+            serde_json::to_value(p).map_err(|e| crate::AttestError::Encode {
+                what: "predicate",
+                detail: e.to_string(),
+            })
+        }) {
+            Ok(expected) => {
+                let mut diffs = Vec::new();
+                diff("predicate", &s.predicate, &expected, &mut diffs);
+                let problems = diffs
+                    .into_iter()
+                    .map(|(path, msg)| format!("{ap} line {n}: {path}: {msg} ({})", where_in_trace(&path, t)))
+                    .collect();
+                c.all(
+                    "predicate-matches-trace",
+                    problems,
+                    "every predicate field equals the trace",
+                );
+            }
+            Err(e) => c.fail("predicate-matches-trace", e.to_string()),
+        },
+        _ => c.skip(
+            "predicate-matches-trace",
+            "needs a verified trace and a verified execution statement",
+        ),
+    }
+
+    // 14-17. The snapshot.
+    if let Some(dir) = snapshot {
+        check_snapshot(
+            &mut c,
+            dir,
+            trust,
+            trace.as_ref(),
+            stmt.map(|(n, s)| (n, s, ap.as_str())),
+            &tp,
+        );
+    }
+
+    let status = trace
+        .as_ref()
+        .and_then(|t| t.run_end().map(|e| e.status.clone()))
+        .or_else(|| stmt.and_then(|(_, s)| s.predicate.get("status").and_then(Value::as_str).map(String::from)));
+    VerifyReport {
+        ok: c.0.iter().all(|x| x.ok),
+        run_id,
+        status,
+        signer,
+        checks: c.0,
+    }
+}
+
+fn check_snapshot(
+    c: &mut Checks,
+    dir: &Path,
+    trust: &TrustRoot,
+    trace: Option<&VerifiedTrace>,
+    stmt: Option<(usize, &Statement, &str)>,
+    tp: &str,
+) {
+    let dp = dir.display();
+    let snap: Option<VerifiedSnapshot> = match sealed_snapshot::load_verified(dir) {
+        Ok(s) => {
+            c.pass(
+                "snapshot-verified",
+                format!("{dp}: digest {}, {} components", s.digest(), s.components().count()),
+            );
+            Some(s)
+        }
+        Err(e) => {
+            c.fail("snapshot-verified", format!("{dp}: {}: {e}", e.code()));
+            None
+        }
+    };
+    let Some(snap) = snap else {
+        c.skip("snapshot-digest", "the snapshot did not verify");
+        c.skip("components-pinned", "the snapshot did not verify");
+        c.skip("snapshot-signature", "the snapshot did not verify");
+        return;
+    };
+
+    let digest = snap.digest();
+    let mut problems = Vec::new();
+    match stmt {
+        Some((n, s, ap)) => match s.predicate.get("snapshot_digest") {
+            Some(Value::String(d)) if d == digest => {}
+            other => problems.push(format!(
+                "{ap} line {n}: predicate.snapshot_digest is {}, but {dp} has digest {digest}",
+                other.map(quote).unwrap_or_else(|| "missing".into())
+            )),
+        },
+        None => problems.push("not compared with the attestation: no verified execution statement".into()),
+    }
+    match trace.and_then(|t| t.run_start()) {
+        Some(start) if start.snapshot_digest.as_deref() == Some(digest) => {}
+        Some(start) => problems.push(format!(
+            "{tp} line 1: snapshot_digest is {:?}, but {dp} has digest {digest}",
+            start.snapshot_digest
+        )),
+        None => problems.push("not compared with the trace: the trace did not verify".into()),
+    }
+    c.all("snapshot-digest", problems, digest);
+
+    let Some(t) = trace else {
+        c.skip("components-pinned", "the trace did not verify");
+        c.skip("snapshot-signature", "the trace did not verify");
+        return;
+    };
+    let manifest = snap.manifest();
+    let workflow_name = t.run_start().map(|s| s.workflow.as_str()).unwrap_or_default();
+    let workflow = manifest.workflows.get(workflow_name);
+    let mut problems = Vec::new();
+    if workflow.is_none() {
+        problems.push(format!(
+            "{tp} line 1: workflow {workflow_name:?} is not in {dp}/manifest.json"
+        ));
+    }
+    let mut count = 0;
+    for (i, line) in t.lines.iter().enumerate() {
+        let TraceEvent::Node(node) = &line.event else { continue };
+        count += 1;
+        let at = format!("{tp} line {}: node {:?}", i + 1, node.node);
+        if snap.component(&node.component).is_none() {
+            problems.push(format!(
+                "{at} ran component {}, which {dp}/manifest.json does not pin",
+                node.component
+            ));
+            continue;
+        }
+        if let Some(wf) = workflow {
+            match wf.nodes.get(&node.node).and_then(|n| n.task()) {
+                Some(task) if task.component == node.component => {}
+                Some(task) => problems.push(format!(
+                    "{at} ran component {}, but workflow {workflow_name:?} pins {} at that node",
+                    node.component, task.component
+                )),
+                None => problems.push(format!("{at} is not a task node of workflow {workflow_name:?}")),
+            }
+        }
+    }
+    c.all(
+        "components-pinned",
+        problems,
+        format!("{count} node(s), each pinned by the manifest"),
+    );
+
+    let claimed = t.run_start().map(|s| s.snapshot_trust.as_str()).unwrap_or_default();
+    match claimed.strip_prefix("signed:") {
+        None => c.pass(
+            "snapshot-signature",
+            format!("the trace records snapshot trust {claimed:?}; no signature claimed"),
+        ),
+        Some(keyid) => match verify_snapshot_signature(dir, trust) {
+            Ok(st) if st.keyid == keyid => c.pass(
+                "snapshot-signature",
+                format!("signed by trusted snapshot-signer {keyid}"),
+            ),
+            Ok(st) => c.fail(
+                "snapshot-signature",
+                format!(
+                    "{tp} line 1: snapshot_trust names key {keyid}, but {dp} is signed by {}",
+                    st.keyid
+                ),
+            ),
+            Err(e) => c.fail("snapshot-signature", format!("{dp}: {}: {e}", e.code())),
+        },
+    }
+}
+
+/// Recursively compares `attested` with `expected`, collecting `(path, message)` for each difference.
+fn diff(path: &str, attested: &Value, expected: &Value, out: &mut Vec<(String, String)>) {
+    match (attested, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (k, ev) in e {
+                let p = format!("{path}.{k}");
+                match a.get(k) {
+                    Some(av) => diff(&p, av, ev, out),
+                    None => out.push((p, format!("missing from the attestation; the trace has {}", quote(ev)))),
+                }
+            }
+            for (k, av) in a.iter().filter(|(k, _)| !e.contains_key(*k)) {
+                out.push((
+                    format!("{path}.{k}"),
+                    format!("attested {} but the trace has no such field", quote(av)),
+                ));
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                out.push((
+                    path.to_string(),
+                    format!("attested {} entries, the trace has {}", a.len(), e.len()),
+                ));
+            }
+            for (i, (av, ev)) in a.iter().zip(e).enumerate() {
+                diff(&format!("{path}[{i}]"), av, ev, out);
+            }
+        }
+        (a, e) if a != e => out.push((
+            path.to_string(),
+            format!("attested {}, the trace has {}", quote(a), quote(e)),
+        )),
+        _ => {}
+    }
+}
+
+/// Which trace line a predicate field comes from, for messages.
+fn where_in_trace(path: &str, t: &VerifiedTrace) -> String {
+    let last = t.lines.len();
+    let field = path.strip_prefix("predicate.").unwrap_or(path);
+    if let Some(rest) = field.strip_prefix("nodes[") {
+        let index = rest.split(']').next().and_then(|i| i.parse::<usize>().ok());
+        let line = index.and_then(|i| {
+            t.lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matches!(l.event, TraceEvent::Node(_)))
+                .nth(i)
+                .map(|(n, _)| n + 1)
+        });
+        return match line {
+            Some(l) => format!("trace line {l}"),
+            None => "no such node line in the trace".into(),
+        };
+    }
+    let top = field.split(['.', '[']).next().unwrap_or(field);
+    match top {
+        "status" | "ok" | "committed" | "error" | "ledger_before" | "ledger_after" | "write_set_digest" => {
+            format!("trace line {last}, run_end")
+        }
+        "trace_lines" | "nodes" => format!("the trace has {last} lines"),
+        _ => "trace line 1, run_start".into(),
+    }
+}
