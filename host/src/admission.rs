@@ -28,7 +28,9 @@ pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
         })
         .collect();
     // Error order from the validator is not part of its contract; sort so the trace is deterministic.
-    violations.sort_by(|a, b| (&a.instance_path, &a.schema_path, &a.message).cmp(&(&b.instance_path, &b.schema_path, &b.message)));
+    violations.sort_by(|a, b| {
+        (&a.instance_path, &a.schema_path, &a.message).cmp(&(&b.instance_path, &b.schema_path, &b.message))
+    });
     violations
 }
 
@@ -48,7 +50,13 @@ mod tests {
         let schema = json!({"type": "object", "required": ["a"], "properties": {"b": {"type": "integer"}}});
         let v = check(&schema, &json!({"b": "x"}));
         assert_eq!(v.len(), 2, "{v:?}");
-        assert!(v.iter().any(|e| e.instance_path == "/b" && e.schema_path.ends_with("/type")));
-        assert!(v.iter().any(|e| e.schema_path.ends_with("/required") && e.message.contains("\"a\"")));
+        assert!(
+            v.iter()
+                .any(|e| e.instance_path == "/b" && e.schema_path.ends_with("/type"))
+        );
+        assert!(
+            v.iter()
+                .any(|e| e.schema_path.ends_with("/required") && e.message.contains("\"a\""))
+        );
     }
 }

@@ -18,7 +18,12 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_string(), message: message.into(), node: None, deterministic: true }
+        Self {
+            code: code.to_string(),
+            message: message.into(),
+            node: None,
+            deterministic: true,
+        }
     }
 
     pub fn at(mut self, node: &str) -> Self {
@@ -47,7 +52,12 @@ impl Failure {
 
 impl From<&ErrorInfo> for Failure {
     fn from(e: &ErrorInfo) -> Self {
-        Self { code: e.code.clone(), message: e.message.clone(), node: e.node.clone(), deterministic: e.deterministic }
+        Self {
+            code: e.code.clone(),
+            message: e.message.clone(),
+            node: e.node.clone(),
+            deterministic: e.deterministic,
+        }
     }
 }
 
@@ -55,7 +65,10 @@ impl From<&ErrorInfo> for Failure {
 pub fn hint_for(code: &str) -> Option<&'static str> {
     Some(match code {
         "SNAPSHOT_IO" => "check the --snapshot path: it must be a directory made by `host seal`",
-        "SNAPSHOT_MANIFEST_INVALID" | "SNAPSHOT_NOT_CANONICAL" | "SNAPSHOT_DIGEST_MISMATCH" | "SNAPSHOT_DIGEST_FILE" => {
+        "SNAPSHOT_MANIFEST_INVALID"
+        | "SNAPSHOT_NOT_CANONICAL"
+        | "SNAPSHOT_DIGEST_MISMATCH"
+        | "SNAPSHOT_DIGEST_FILE" => {
             "the snapshot was modified after sealing: re-seal it from its source with `host seal`, never edit it by hand"
         }
         "SNAPSHOT_FORMAT_UNKNOWN" => "the snapshot was sealed by another host version: re-seal it with this one",
@@ -71,18 +84,26 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
             "a required input binding matched nothing: add the field to the payload, or mark the binding \
              {\"path\": ..., \"required\": false} in the source declaration"
         }
-        "OUTCOME_UNROUTED" => "the component returned an outcome the snapshot does not route: add an edge for it in `next`",
+        "OUTCOME_UNROUTED" => {
+            "the component returned an outcome the snapshot does not route: add an edge for it in `next`"
+        }
         "NOT_GRANTED" | "IMPORT_NOT_GRANTED" => {
             "grant it in the source declaration: add {\"interface\": ..., \"label\": ..., \"ops\": [...]} to the node's \
              `grants`, then re-seal"
         }
         "FUEL_EXHAUSTED" => "the node ran out of fuel: raise `limits.fuel` for the node in the source declaration",
         "MEMORY_LIMIT" => "the node hit its memory budget: raise `limits.memory_bytes` for the node",
-        "WALL_CLOCK" => "the wall-clock backstop fired (machine-dependent): raise `limits.wall_clock_ms` or look for a hang",
-        "OUTPUT_TOO_LARGE" | "INPUT_TOO_LARGE" => "raise `limits.max_output_bytes` / `limits.max_input_bytes` for the node",
+        "WALL_CLOCK" => {
+            "the wall-clock backstop fired (machine-dependent): raise `limits.wall_clock_ms` or look for a hang"
+        }
+        "OUTPUT_TOO_LARGE" | "INPUT_TOO_LARGE" => {
+            "raise `limits.max_output_bytes` / `limits.max_input_bytes` for the node"
+        }
         "STORAGE_LIMIT" => "raise `limits.max_storage_calls` or `limits.max_value_bytes` for the node",
         "NODE_TRAP" => "the component trapped (a panic or an invalid operation): fix the component",
-        "NODE_INVALID_INPUT" => "the component refused its input: check the node's input bindings against the component's docs",
+        "NODE_INVALID_INPUT" => {
+            "the component refused its input: check the node's input bindings against the component's docs"
+        }
         "NODE_INTERNAL" => "the component reported an internal error: see the message",
         "OUTPUT_NOT_JSON" => "the component's output is not valid JSON: fix the component",
         "STORE_BUSY" => "another run held the data root too long: retry, or run fewer processes on one data root",

@@ -10,7 +10,11 @@ use sealed_host::{EndKind, PayloadSource, RunReport, RunRequest};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "host", version, about = "Run sealed workflow snapshots with every node sandboxed in WebAssembly.")]
+#[command(
+    name = "host",
+    version,
+    about = "Run sealed workflow snapshots with every node sandboxed in WebAssembly."
+)]
 struct Cli {
     /// Print exactly one JSON object `{ok, data, error}` on stdout instead of human text.
     #[arg(long, global = true)]
@@ -46,6 +50,18 @@ enum Command {
         #[arg(long)]
         run_id: Option<String>,
     },
+    /// Seal a source declaration into a snapshot directory (manifest.json, snapshot.digest, components/).
+    ///
+    /// Refuses with a precise message on any closure violation: cycles, unrouted outcomes, JSONPaths that
+    /// do not parse or read a node that may not have run, components that are missing, do not hash as
+    /// pinned or whose imports do not fit the node kind, grants naming no real interface.
+    Seal {
+        /// Source declaration (JSON, format sealed-source/v1).
+        source: PathBuf,
+        /// Output directory (created, or replaced if it holds a previous sealed snapshot).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the demo: the register-actor example twice (the second finds the actor registered), then an
     /// invalid payload, then the branching example. Uses the committed snapshots; needs no other input.
     Demo {
@@ -65,7 +81,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if json_mode {
-                println!("{}", Envelope::failure(serde_json::Value::Null, "CLI", format!("{e:#}"), None).to_json_line());
+                println!(
+                    "{}",
+                    Envelope::failure(serde_json::Value::Null, "CLI", format!("{e:#}"), None).to_json_line()
+                );
             } else {
                 eprintln!("host: error: {e:#}");
             }
@@ -76,21 +95,37 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Run { snapshot, wf, payload, data_root, trace_dir, run_id } => {
+        Command::Run {
+            snapshot,
+            wf,
+            payload,
+            data_root,
+            trace_dir,
+            run_id,
+        } => {
             let payload = if payload == Path::new("-") {
                 let mut text = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading the payload from stdin")?;
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("reading the payload from stdin")?;
                 PayloadSource::Inline(serde_json::from_str(&text).context("the payload on stdin is not JSON")?)
             } else {
                 PayloadSource::File(payload)
             };
             let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default())
                 .context("starting the Wasm engine")?;
-            let req = RunRequest { snapshot, workflow: wf, payload, data_root, trace_dir, run_id };
+            let req = RunRequest {
+                snapshot,
+                workflow: wf,
+                payload,
+                data_root,
+                trace_dir,
+                run_id,
+            };
             let report = sealed_host::run(&engine, &req).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
             print_run(&report, cli.json);
             Ok(report.end.exit_code())
         }
+        Command::Seal { source, out } => seal(&source, &out, cli.json),
         Command::Demo { snapshots, data_root } => demo(snapshots, data_root, cli.json),
     }
 }
@@ -100,7 +135,12 @@ fn print_run(report: &RunReport, json_mode: bool) {
         let data = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
         let env = match &report.error {
             Some(f) if !report.ok => Envelope::failure(data, &f.code, &f.message, f.hint()),
-            None if !report.ok => Envelope::failure(data, &report.status, format!("run ended with status {}", report.status), None),
+            None if !report.ok => Envelope::failure(
+                data,
+                &report.status,
+                format!("run ended with status {}", report.status),
+                None,
+            ),
             _ => Envelope::success(data),
         };
         println!("{}", env.to_json_line());
@@ -119,7 +159,15 @@ fn print_run(report: &RunReport, json_mode: bool) {
     if !report.admission_errors.is_empty() {
         println!("  admission refused the payload:");
         for v in &report.admission_errors {
-            println!("    {} {}", if v.instance_path.is_empty() { "/" } else { &v.instance_path }, v.message);
+            println!(
+                "    {} {}",
+                if v.instance_path.is_empty() {
+                    "/"
+                } else {
+                    &v.instance_path
+                },
+                v.message
+            );
         }
     }
     let end = match report.end {
@@ -139,14 +187,83 @@ fn print_run(report: &RunReport, json_mode: bool) {
             println!("  hint: {h}");
         }
     }
-    println!("  committed: {}", if report.committed { "yes" } else { "no (store unchanged)" });
+    println!(
+        "  committed: {}",
+        if report.committed {
+            "yes"
+        } else {
+            "no (store unchanged)"
+        }
+    );
     if let Some(t) = &report.trace {
-        println!("  trace: {}  ({} lines, chain head {})", t.path.display(), t.lines, &t.chain_head[..16]);
+        println!(
+            "  trace: {}  ({} lines, chain head {})",
+            t.path.display(),
+            t.lines,
+            &t.chain_head[..16]
+        );
+    }
+}
+
+fn seal(source: &Path, out: &Path, json_mode: bool) -> anyhow::Result<u8> {
+    let engine =
+        sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let inspect = |bytes: &[u8]| -> Result<sealed_snapshot::seal::ComponentImports, String> {
+        let info = engine.inspect(bytes).map_err(|e| e.to_string())?;
+        Ok(sealed_snapshot::seal::ComponentImports {
+            imports: info.imports.iter().map(|i| i.name.clone()).collect(),
+            exports: info.exports.iter().map(|e| e.name.clone()).collect(),
+            problems: info.node_run_problem.into_iter().collect(),
+        })
+    };
+    match sealed_snapshot::seal::seal(source, out, &inspect) {
+        Ok(report) => {
+            if json_mode {
+                println!("{}", Envelope::success(serde_json::to_value(&report)?).to_json_line());
+            } else {
+                println!("sealed {} -> {}", source.display(), report.dir.display());
+                println!("  snapshot digest sha256:{}", report.digest);
+                for c in &report.components {
+                    println!(
+                        "  component {:<24} {:<12} {:>8} bytes  {}",
+                        c.name,
+                        c.world.as_str(),
+                        c.size,
+                        c.sha256
+                    );
+                }
+                println!("  workflows: {}", report.workflows.join(", "));
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            let hint = sealed_host::failure::hint_for(e.code()).map(String::from);
+            if json_mode {
+                println!(
+                    "{}",
+                    Envelope::failure(serde_json::Value::Null, e.code(), e.to_string(), hint).to_json_line()
+                );
+            } else {
+                eprintln!("host seal: {} {}", e.code(), e);
+                if let sealed_snapshot::SnapshotError::Closure(v) = &e {
+                    for m in v {
+                        eprintln!("  - {m}");
+                    }
+                }
+                if let Some(h) = hint {
+                    eprintln!("  hint: {h}");
+                }
+            }
+            Ok(1)
+        }
     }
 }
 
 fn checkout_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool) -> anyhow::Result<u8> {
@@ -162,13 +279,39 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
             d
         }
     };
-    let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let engine =
+        sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
     let plan: [(&str, &str, &str, &str); 5] = [
-        ("register-actor", "register_actor", "payloads/valid.json", "first registration"),
-        ("register-actor", "register_actor", "payloads/valid.json", "same actor again"),
-        ("register-actor", "register_actor", "payloads/invalid.json", "payload violating the schema"),
-        ("review-claim", "review_claim", "payloads/small.json", "branching: small claim"),
-        ("review-claim", "review_claim", "payloads/large.json", "branching: large claim"),
+        (
+            "register-actor",
+            "register_actor",
+            "payloads/valid.json",
+            "first registration",
+        ),
+        (
+            "register-actor",
+            "register_actor",
+            "payloads/valid.json",
+            "same actor again",
+        ),
+        (
+            "register-actor",
+            "register_actor",
+            "payloads/invalid.json",
+            "payload violating the schema",
+        ),
+        (
+            "review-claim",
+            "review_claim",
+            "payloads/small.json",
+            "branching: small claim",
+        ),
+        (
+            "review-claim",
+            "review_claim",
+            "payloads/large.json",
+            "branching: large claim",
+        ),
     ];
     let mut reports = Vec::new();
     for (snap, wf, payload, what) in plan {
@@ -192,10 +335,24 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
     let as_expected = reports.iter().zip(expected).all(|(r, e)| r.end == e)
         && reports.get(1).map(|r| r.status.as_str()) == Some("ALREADY_REGISTERED");
     if json_mode {
-        println!("{}", Envelope::success(json!({ "data_root": data_root, "runs": reports, "as_expected": as_expected })).to_json_line());
+        println!(
+            "{}",
+            Envelope::success(json!({ "data_root": data_root, "runs": reports, "as_expected": as_expected }))
+                .to_json_line()
+        );
     } else {
-        println!("\ndata root: {}  (store: sealed.db, traces: traces/<run-id>/)", data_root.display());
-        println!("demo {}", if as_expected { "finished as expected" } else { "did NOT behave as expected" });
+        println!(
+            "\ndata root: {}  (store: sealed.db, traces: traces/<run-id>/)",
+            data_root.display()
+        );
+        println!(
+            "demo {}",
+            if as_expected {
+                "finished as expected"
+            } else {
+                "did NOT behave as expected"
+            }
+        );
     }
     Ok(if as_expected { 0 } else { 1 })
 }

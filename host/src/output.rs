@@ -23,11 +23,23 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn success(data: Value) -> Self {
-        Self { ok: true, data, error: None }
+        Self {
+            ok: true,
+            data,
+            error: None,
+        }
     }
 
     pub fn failure(data: Value, code: &str, message: impl Into<String>, hint: Option<String>) -> Self {
-        Self { ok: false, data, error: Some(ErrorBody { code: code.to_string(), message: message.into(), hint }) }
+        Self {
+            ok: false,
+            data,
+            error: Some(ErrorBody {
+                code: code.to_string(),
+                message: message.into(),
+                hint,
+            }),
+        }
     }
 
     /// The one line printed for `--json`.

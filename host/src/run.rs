@@ -125,7 +125,12 @@ fn civil_utc(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn valid_run_id(id: &str) -> bool {
@@ -145,10 +150,16 @@ impl Timing {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        Self { started_unix_ms, start: Instant::now(), phases: BTreeMap::new(), nodes: Vec::new() }
+        Self {
+            started_unix_ms,
+            start: Instant::now(),
+            phases: BTreeMap::new(),
+            nodes: Vec::new(),
+        }
     }
     fn mark(&mut self, phase: &str, since: Instant) {
-        self.phases.insert(phase.to_string(), since.elapsed().as_secs_f64() * 1e3);
+        self.phases
+            .insert(phase.to_string(), since.elapsed().as_secs_f64() * 1e3);
     }
     fn json(&self) -> Value {
         json!({
@@ -177,7 +188,12 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let files = RunFiles::new(&trace_root, &run_id);
     let mut trace = TraceWriter::create(&files).map_err(trace_failure)?;
     let mut timing = Timing::new();
-    let mut ctx = Ctx { run_id: run_id.clone(), files, workflow: req.workflow.clone(), report_steps: Vec::new() };
+    let mut ctx = Ctx {
+        run_id: run_id.clone(),
+        files,
+        workflow: req.workflow.clone(),
+        report_steps: Vec::new(),
+    };
 
     // Load and verify. Until this succeeds nothing from the snapshot is trusted, so the start line records
     // only what the caller asked for.
@@ -206,23 +222,62 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let snapshot = match verified {
         Ok(s) => s,
         Err(e) => {
-            trace.append(&start(None, payload.as_ref().ok())).map_err(trace_failure)?;
+            trace
+                .append(&start(None, payload.as_ref().ok()))
+                .map_err(trace_failure)?;
             let f = Failure::new(e.code(), e.to_string());
-            return ctx.finish(trace, timing, None, EndKind::Refused, f.code.clone(), None, Some(f), false, None);
+            return ctx.finish(
+                trace,
+                timing,
+                None,
+                EndKind::Refused,
+                f.code.clone(),
+                None,
+                Some(f),
+                false,
+                None,
+            );
         }
     };
-    trace.append(&start(Some(&snapshot), payload.as_ref().ok())).map_err(trace_failure)?;
+    trace
+        .append(&start(Some(&snapshot), payload.as_ref().ok()))
+        .map_err(trace_failure)?;
     let digest = Some(snapshot.digest().to_string());
 
     let Some(workflow) = snapshot.manifest().workflows.get(&req.workflow) else {
         let names: Vec<&String> = snapshot.manifest().workflows.keys().collect();
-        let f = Failure::new("WORKFLOW_UNKNOWN", format!("no workflow {:?} in this snapshot (it has {names:?})", req.workflow));
-        return ctx.finish(trace, timing, digest, EndKind::Refused, "FAILED".into(), None, Some(f), false, None);
+        let f = Failure::new(
+            "WORKFLOW_UNKNOWN",
+            format!("no workflow {:?} in this snapshot (it has {names:?})", req.workflow),
+        );
+        return ctx.finish(
+            trace,
+            timing,
+            digest,
+            EndKind::Refused,
+            "FAILED".into(),
+            None,
+            Some(f),
+            false,
+            None,
+        );
     };
 
     let payload = match payload {
         Ok(p) => p,
-        Err(f) => return ctx.finish(trace, timing, digest, EndKind::Refused, "FAILED".into(), None, Some(f), false, None),
+        Err(f) => {
+            return ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Refused,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                None,
+            );
+        }
     };
 
     // Admission: no node runs, and the store is not even opened, for a payload the schema refuses.
@@ -230,16 +285,34 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let violations = crate::admission::check(&workflow.admission, &payload);
     timing.mark("admission", t);
     trace
-        .append(&TraceEvent::Admission(Admission { ok: violations.is_empty(), errors: violations.clone() }))
+        .append(&TraceEvent::Admission(Admission {
+            ok: violations.is_empty(),
+            errors: violations.clone(),
+        }))
         .map_err(trace_failure)?;
     if !violations.is_empty() {
-        let first = violations.first().map(|v| format!("{} ({})", v.message, v.instance_path)).unwrap_or_default();
+        let first = violations
+            .first()
+            .map(|v| format!("{} ({})", v.message, v.instance_path))
+            .unwrap_or_default();
         let f = Failure::new(
             "PAYLOAD_INVALID",
-            format!("payload refused by the admission schema: {} violation(s); first: {first}", violations.len()),
+            format!(
+                "payload refused by the admission schema: {} violation(s); first: {first}",
+                violations.len()
+            ),
         );
-        let mut report =
-            ctx.finish(trace, timing, digest, EndKind::Rejected, "REJECTED".into(), None, Some(f), false, None)?;
+        let mut report = ctx.finish(
+            trace,
+            timing,
+            digest,
+            EndKind::Rejected,
+            "REJECTED".into(),
+            None,
+            Some(f),
+            false,
+            None,
+        )?;
         report.admission_errors = violations;
         return Ok(report);
     }
@@ -249,10 +322,26 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let t = Instant::now();
     let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
     for (name, node) in &workflow.nodes {
-        let (Some(task), Some(world)) = (node.task(), node.world()) else { continue };
+        let (Some(task), Some(world)) = (node.task(), node.world()) else {
+            continue;
+        };
         let Some(component) = snapshot.component(&task.component) else {
-            let f = Failure::new("COMPONENT_MISSING", format!("node {name} pins {} which the snapshot lacks", task.component)).at(name);
-            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+            let f = Failure::new(
+                "COMPONENT_MISSING",
+                format!("node {name} pins {} which the snapshot lacks", task.component),
+            )
+            .at(name);
+            return ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Failed,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                None,
+            );
         };
         match engine.prepare(component, world, &task.grants) {
             Ok(p) => {
@@ -260,7 +349,17 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
             }
             Err(e) => {
                 let f = Failure::new(e.code(), e.to_string()).at(name);
-                return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+                return ctx.finish(
+                    trace,
+                    timing,
+                    digest,
+                    EndKind::Failed,
+                    "FAILED".into(),
+                    None,
+                    Some(f),
+                    false,
+                    None,
+                );
             }
         }
     }
@@ -272,14 +371,34 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         Ok(s) => s,
         Err(e) => {
             let f = Failure::new(e.code(), e.to_string()).nondeterministic();
-            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+            return ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Failed,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                None,
+            );
         }
     };
     let tx = match store.begin_run(&run_id) {
         Ok(tx) => tx,
         Err(e) => {
             let f = Failure::new(e.code(), e.to_string()).nondeterministic();
-            return ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None);
+            return ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Failed,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                None,
+            );
         }
     };
     timing.mark("lock", t);
@@ -295,7 +414,13 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         node_ms: Vec::new(),
     };
     let walk = sealed_graph::walk(workflow, &payload, &mut invoker, &mut |_| {});
-    let Invoker { backend, trace_error, steps, node_ms, .. } = invoker;
+    let Invoker {
+        backend,
+        trace_error,
+        steps,
+        node_ms,
+        ..
+    } = invoker;
     timing.nodes = node_ms;
     timing.mark("execute", t);
     ctx.report_steps = steps;
@@ -303,13 +428,20 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         return Err(trace_failure(e));
     }
     let Some(tx) = backend else {
-        return Err(Failure::new("INTERNAL", "the store transaction was lost during the run"));
+        return Err(Failure::new(
+            "INTERNAL",
+            "the store transaction was lost during the run",
+        ));
     };
 
     match walk {
         Walk::Terminal { node, status, ok, .. } => {
             let t = Instant::now();
-            let record = RunRecord { snapshot_digest: snapshot.digest().to_string(), workflow: req.workflow.clone(), status: status.clone() };
+            let record = RunRecord {
+                snapshot_digest: snapshot.digest().to_string(),
+                workflow: req.workflow.clone(),
+                status: status.clone(),
+            };
             match tx.commit(record) {
                 Ok(info) => {
                     timing.mark("commit", t);
@@ -318,7 +450,17 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 }
                 Err(e) => {
                     let f = Failure::new(e.code(), e.to_string()).nondeterministic();
-                    ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), Some(node), Some(f), false, None)
+                    ctx.finish(
+                        trace,
+                        timing,
+                        digest,
+                        EndKind::Failed,
+                        "FAILED".into(),
+                        Some(node),
+                        Some(f),
+                        false,
+                        None,
+                    )
                 }
             }
         }
@@ -328,7 +470,17 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
                 sealed_graph::WalkError::Invoke(f) => f,
             };
-            ctx.finish(trace, timing, digest, EndKind::Failed, "FAILED".into(), None, Some(f), false, None)
+            ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Failed,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                None,
+            )
         }
     }
 }
@@ -339,8 +491,12 @@ fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
         PayloadSource::File(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
-            serde_json::from_slice(&bytes)
-                .map_err(|e| Failure::new("PAYLOAD_INVALID", format!("payload {} is not JSON: {e}", path.display())))
+            serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::new(
+                    "PAYLOAD_INVALID",
+                    format!("payload {} is not JSON: {e}", path.display()),
+                )
+            })
         }
     }
 }
@@ -371,7 +527,12 @@ impl Ctx {
         commit: Option<sealed_store::CommitInfo>,
     ) -> Result<RunReport, Failure> {
         let ok = end == EndKind::Succeeded;
-        let path: Vec<String> = self.report_steps.iter().map(|s| s.node.clone()).chain(terminal.clone()).collect();
+        let path: Vec<String> = self
+            .report_steps
+            .iter()
+            .map(|s| s.node.clone())
+            .chain(terminal.clone())
+            .collect();
         trace
             .append(&TraceEvent::RunEnd(RunEnd {
                 status: status.clone(),
@@ -387,7 +548,10 @@ impl Ctx {
             .map_err(trace_failure)?;
         let summary = trace.finish().map_err(trace_failure)?;
         // Wall-clock data lives beside the trace, never in it (the trace must be reproducible).
-        let _ = std::fs::write(self.files.timing(), serde_json::to_vec_pretty(&timing.json()).unwrap_or_default());
+        let _ = std::fs::write(
+            self.files.timing(),
+            serde_json::to_vec_pretty(&timing.json()).unwrap_or_default(),
+        );
         Ok(RunReport {
             run_id: self.run_id,
             snapshot_digest,
@@ -433,7 +597,8 @@ impl NodeInvoker for Invoker<'_> {
             .backend
             .take()
             .ok_or_else(|| Failure::new("INTERNAL", "the store transaction was lost during the run").at(node))?;
-        let input_bytes = to_vec(&input).map_err(|e| Failure::new("INTERNAL", format!("input encoding: {e}")).at(node))?;
+        let input_bytes =
+            to_vec(&input).map_err(|e| Failure::new("INTERNAL", format!("input encoding: {e}")).at(node))?;
         let input_digest = sealed_snapshot::canonical::sha256_hex(&input_bytes);
         let input_text = String::from_utf8_lossy(&input_bytes).into_owned();
 
@@ -479,7 +644,8 @@ impl NodeInvoker for Invoker<'_> {
             fuel_used: inv.fuel_used,
             storage_calls: inv.journal.len(),
         });
-        self.node_ms.push((node.to_string(), started.elapsed().as_secs_f64() * 1e3));
+        self.node_ms
+            .push((node.to_string(), started.elapsed().as_secs_f64() * 1e3));
         let (outcome, output) = result?;
         Ok(Returned { outcome, output })
     }

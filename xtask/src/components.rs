@@ -72,8 +72,14 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     // Dependency panic locations embed absolute registry paths; map them to fixed ones. The unit
     // separator is how CARGO_ENCODED_RUSTFLAGS separates flags, so paths with spaces survive.
     let flags = [
-        format!("--remap-path-prefix={}=/cargo/registry/src", cargo_home.join("registry").join("src").display()),
-        format!("--remap-path-prefix={}=/cargo/git/checkouts", cargo_home.join("git").join("checkouts").display()),
+        format!(
+            "--remap-path-prefix={}=/cargo/registry/src",
+            cargo_home.join("registry").join("src").display()
+        ),
+        format!(
+            "--remap-path-prefix={}=/cargo/git/checkouts",
+            cargo_home.join("git").join("checkouts").display()
+        ),
         format!("--remap-path-prefix={}=/sealed", root.display()),
     ]
     .join("\x1f");
@@ -222,7 +228,9 @@ fn discover(root: &Path) -> Result<Vec<Spec>> {
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
     let mut specs = Vec::new();
     for p in meta["packages"].as_array().into_iter().flatten() {
-        let Some(sealed) = p["metadata"].get("sealed") else { continue };
+        let Some(sealed) = p["metadata"].get("sealed") else {
+            continue;
+        };
         let crate_name = p["name"].as_str().context("package without a name")?.to_string();
         let manifest = p["manifest_path"].as_str().unwrap_or_default();
         let corpus = manifest.contains("/tests/components/");
@@ -232,7 +240,10 @@ fn discover(root: &Path) -> Result<Vec<Spec>> {
             .unwrap_or(&crate_name)
             .to_string();
         let strings = |key: &str| -> Option<Vec<String>> {
-            sealed.get(key)?.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            sealed
+                .get(key)?
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         };
         specs.push(Spec {
             world: sealed["world"]

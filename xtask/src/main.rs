@@ -48,7 +48,10 @@ fn main() -> ExitCode {
 
 pub fn workspace_root() -> PathBuf {
     // xtask/ is one level below the workspace root.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
 }
 
 pub fn cargo() -> Command {
@@ -62,7 +65,10 @@ pub fn ensure_wasm_target() -> Result<()> {
         .current_dir(workspace_root())
         .output()
         .context("running `rustup target list --installed` (is rustup on PATH?)")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     eprintln!("xtask: installing the wasm32-unknown-unknown target (one time)");
@@ -99,25 +105,43 @@ fn test(args: &[String]) -> Result<()> {
                 false
             }
         };
-        steps.push(Step { name, ok, secs: t.elapsed().as_secs_f64() });
+        steps.push(Step {
+            name,
+            ok,
+            secs: t.elapsed().as_secs_f64(),
+        });
         ok
     };
 
     run("install wasm32-unknown-unknown target", &mut || ensure_wasm_target());
-    run("cargo fmt --check", &mut || status(cargo().args(["fmt", "--all", "--check"]).current_dir(&root)));
+    run("cargo fmt --check", &mut || {
+        status(cargo().args(["fmt", "--all", "--check"]).current_dir(&root))
+    });
     let built = run("build components (reproducible, import-checked)", &mut || {
         components::build_all(&root, &[]).map(|_| ())
     });
     if built {
         run("cargo test --workspace", &mut || {
-            status(cargo().args(["test", "--workspace", "--locked", "--no-fail-fast"]).current_dir(&root))
+            status(
+                cargo()
+                    .args(["test", "--workspace", "--locked", "--no-fail-fast"])
+                    .current_dir(&root),
+            )
         });
     }
     if clippy {
         run("cargo clippy --all-targets -- -D warnings", &mut || {
             status(
                 cargo()
-                    .args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+                    .args([
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--locked",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ])
                     .current_dir(&root),
             )
         });
@@ -125,7 +149,12 @@ fn test(args: &[String]) -> Result<()> {
 
     eprintln!("\n==> summary");
     for s in &steps {
-        eprintln!("  {:4}  {:>7.1}s  {}", if s.ok { "PASS" } else { "FAIL" }, s.secs, s.name);
+        eprintln!(
+            "  {:4}  {:>7.1}s  {}",
+            if s.ok { "PASS" } else { "FAIL" },
+            s.secs,
+            s.name
+        );
     }
     let failed = steps.iter().filter(|s| !s.ok).count();
     if !built {

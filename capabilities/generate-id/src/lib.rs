@@ -11,7 +11,9 @@ use sealed_sdk::{Error, Outcome, Value, json};
 use sha2::{Digest, Sha256};
 
 pub fn run(input: Value) -> Result<Outcome, Error> {
-    let data = input.get("data").ok_or_else(|| Error::invalid_input("missing field `data`"))?;
+    let data = input
+        .get("data")
+        .ok_or_else(|| Error::invalid_input("missing field `data`"))?;
     let prefix = match input.get("prefix") {
         None => "",
         Some(Value::String(p)) => p.as_str(),
@@ -27,12 +29,19 @@ pub fn run(input: Value) -> Result<Outcome, Error> {
     if data.is_null() {
         return Ok(Outcome::violation("`data` is null: there is nothing to identify"));
     }
-    if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Ok(Outcome::violation(format!("prefix {prefix:?} may only hold A-Z, a-z, 0-9, '_' and '-'")));
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Ok(Outcome::violation(format!(
+            "prefix {prefix:?} may only hold A-Z, a-z, 0-9, '_' and '-'"
+        )));
     }
     let canonical = serde_jcs::to_vec(data).map_err(|e| Error::internal(format!("canonical JSON: {e}")))?;
     let digest = hex::encode(Sha256::digest(&canonical));
-    Ok(Outcome::success(json!({ "digest": digest, "id": format!("{prefix}{}", &digest[..length]) })))
+    Ok(Outcome::success(
+        json!({ "digest": digest, "id": format!("{prefix}{}", &digest[..length]) }),
+    ))
 }
 
 sealed_sdk::transform!(run);
@@ -40,6 +49,11 @@ sealed_sdk::transform!(run);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectors() {
+        sealed_sdk::testing::vectors::check_transform(env!("CARGO_MANIFEST_DIR"), run);
+    }
 
     #[test]
     fn key_order_does_not_change_the_id() {
@@ -69,7 +83,13 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error() {
         assert!(matches!(run(json!({})), Err(Error::InvalidInput(_))));
-        assert!(matches!(run(json!({"data": 1, "length": 3})), Err(Error::InvalidInput(_))));
-        assert!(matches!(run(json!({"data": 1, "prefix": 7})), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            run(json!({"data": 1, "length": 3})),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            run(json!({"data": 1, "prefix": 7})),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

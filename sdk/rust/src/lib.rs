@@ -56,7 +56,10 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with any name. Names are conventionally UPPER_SNAKE_CASE.
     pub fn new(name: impl Into<String>, output: Value) -> Self {
-        Self { name: name.into(), output }
+        Self {
+            name: name.into(),
+            output,
+        }
     }
 
     /// `SUCCESS` with `output`.
@@ -112,14 +115,16 @@ pub mod __private {
     use super::{Error, Outcome, Value, bindings};
 
     pub fn parse_input(input: &str) -> Result<Value, bindings::RunError> {
-        serde_json::from_str(input)
-            .map_err(|e| bindings::RunError::InvalidInput(format!("input is not JSON: {e}")))
+        serde_json::from_str(input).map_err(|e| bindings::RunError::InvalidInput(format!("input is not JSON: {e}")))
     }
 
     pub fn finish(result: Result<Outcome, Error>) -> Result<bindings::NodeResult, bindings::RunError> {
         match result {
             Ok(outcome) => match serde_json::to_string(&outcome.output) {
-                Ok(output) => Ok(bindings::NodeResult { outcome: outcome.name, output }),
+                Ok(output) => Ok(bindings::NodeResult {
+                    outcome: outcome.name,
+                    output,
+                }),
                 Err(e) => Err(bindings::RunError::Internal(format!("output is not serialisable: {e}"))),
             },
             Err(Error::InvalidInput(m)) => Err(bindings::RunError::InvalidInput(m)),
@@ -143,7 +148,7 @@ macro_rules! transform {
                     $crate::__private::finish($run(input))
                 }
             }
-            $crate::bindings::__export_component!(__SealedTransform with_types_in $crate::bindings);
+    $crate::bindings::__export_component!(__SealedTransform with_types_in $crate::bindings);
         };
     };
 }
@@ -164,7 +169,7 @@ macro_rules! side_effect {
                     $crate::__private::finish($run(input, &mut $crate::Host))
                 }
             }
-            $crate::bindings::__export_component!(__SealedSideEffect with_types_in $crate::bindings);
+    $crate::bindings::__export_component!(__SealedSideEffect with_types_in $crate::bindings);
         };
     };
 }

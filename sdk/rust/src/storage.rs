@@ -36,7 +36,13 @@ pub trait Storage {
     fn registry_get(&mut self, label: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
     fn registry_exists(&mut self, label: &str, key: &str) -> Result<bool, StorageError>;
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError>;
-    fn events_read(&mut self, label: &str, key: &str, from_seq: u64, max_count: u32) -> Result<Vec<Event>, StorageError>;
+    fn events_read(
+        &mut self,
+        label: &str,
+        key: &str,
+        from_seq: u64,
+        max_count: u32,
+    ) -> Result<Vec<Event>, StorageError>;
     fn state_load(&mut self, label: &str, key: &str) -> Result<Option<Versioned>, StorageError>;
     fn state_store_if_version(
         &mut self,
@@ -74,12 +80,29 @@ impl Storage for Host {
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError> {
         events::append(label, key, payload)
     }
-    fn events_read(&mut self, label: &str, key: &str, from_seq: u64, max_count: u32) -> Result<Vec<Event>, StorageError> {
-        events::read(label, key, from_seq, max_count)
-            .map(|v| v.into_iter().map(|e| Event { seq: e.seq, payload: e.payload }).collect())
+    fn events_read(
+        &mut self,
+        label: &str,
+        key: &str,
+        from_seq: u64,
+        max_count: u32,
+    ) -> Result<Vec<Event>, StorageError> {
+        events::read(label, key, from_seq, max_count).map(|v| {
+            v.into_iter()
+                .map(|e| Event {
+                    seq: e.seq,
+                    payload: e.payload,
+                })
+                .collect()
+        })
     }
     fn state_load(&mut self, label: &str, key: &str) -> Result<Option<Versioned>, StorageError> {
-        state::load(label, key).map(|o| o.map(|v| Versioned { version: v.version, value: v.value }))
+        state::load(label, key).map(|o| {
+            o.map(|v| Versioned {
+                version: v.version,
+                value: v.value,
+            })
+        })
     }
     fn state_store_if_version(
         &mut self,

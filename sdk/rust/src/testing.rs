@@ -8,6 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::storage::{Event, InsertOutcome, Storage, StorageError, Versioned};
 
+/// Conformance-vector runner shared by every capability crate's tests (native only).
+#[doc(hidden)]
+#[cfg(not(target_arch = "wasm32"))]
+pub mod vectors;
+
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
     pub registry: BTreeMap<(String, String), Vec<u8>>,
@@ -43,7 +48,9 @@ impl Storage for MemoryStorage {
         let k = self.check(label, key)?;
         match self.registry.get(&k) {
             Some(existing) if existing == value => Ok(InsertOutcome::AlreadyExists),
-            Some(_) => Err(StorageError::Conflict(format!("key {key:?} is bound to different bytes"))),
+            Some(_) => Err(StorageError::Conflict(format!(
+                "key {key:?} is bound to different bytes"
+            ))),
             None => {
                 self.registry.insert(k, value.to_vec());
                 Ok(InsertOutcome::Inserted)
@@ -68,7 +75,13 @@ impl Storage for MemoryStorage {
         Ok(stream.len() as u64)
     }
 
-    fn events_read(&mut self, label: &str, key: &str, from_seq: u64, max_count: u32) -> Result<Vec<Event>, StorageError> {
+    fn events_read(
+        &mut self,
+        label: &str,
+        key: &str,
+        from_seq: u64,
+        max_count: u32,
+    ) -> Result<Vec<Event>, StorageError> {
         let k = self.check(label, key)?;
         let from = from_seq.max(1);
         Ok(self
@@ -77,7 +90,10 @@ impl Storage for MemoryStorage {
             .map(|s| {
                 s.iter()
                     .enumerate()
-                    .map(|(i, p)| Event { seq: i as u64 + 1, payload: p.clone() })
+                    .map(|(i, p)| Event {
+                        seq: i as u64 + 1,
+                        payload: p.clone(),
+                    })
                     .filter(|e| e.seq >= from)
                     .take(max_count as usize)
                     .collect()
@@ -105,7 +121,13 @@ impl Storage for MemoryStorage {
             )));
         }
         let version = current + 1;
-        self.state.insert(k, Versioned { version, value: value.to_vec() });
+        self.state.insert(
+            k,
+            Versioned {
+                version,
+                value: value.to_vec(),
+            },
+        );
         Ok(version)
     }
 }

@@ -5,6 +5,7 @@
 //! * [`Gate`]: the only path from a guest to a backend. It checks the node's grants (interface × label
 //!   × operation) and budgets *before* the backend sees a request, and journals every call with its
 //!   result, refused or not. A refused call never reaches the backend.
+//! * [`memory::MemoryBackend`]: the reference in-memory backend (tests, conformance vectors, replay).
 //!
 //! This crate must never touch a file, a clock or a database itself.
 
@@ -14,6 +15,7 @@ use sealed_snapshot::{Grant, Interface, Limits, Op};
 use serde::{Deserialize, Serialize};
 
 mod bytes;
+pub mod memory;
 
 /// One storage call, exactly as the guest made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +40,12 @@ pub enum StorageRequest {
         payload: Vec<u8>,
     },
     #[serde(rename = "events.read")]
-    EventsRead { label: String, key: String, from_seq: u64, max_count: u32 },
+    EventsRead {
+        label: String,
+        key: String,
+        from_seq: u64,
+        max_count: u32,
+    },
     #[serde(rename = "state.load")]
     StateLoad { label: String, key: String },
     #[serde(rename = "state.store")]
@@ -107,7 +114,10 @@ impl StorageRequest {
 
     /// Whether the call writes.
     pub fn is_write(&self) -> bool {
-        matches!(self, Self::RegistryInsert { .. } | Self::EventsAppend { .. } | Self::StateStoreIfVersion { .. })
+        matches!(
+            self,
+            Self::RegistryInsert { .. } | Self::EventsAppend { .. } | Self::StateStoreIfVersion { .. }
+        )
     }
 
     /// `interface.op` as in grants and traces, e.g. `registry.insert`.
@@ -211,10 +221,21 @@ pub struct JournalEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Refusal {
-    NotGranted { interface: Interface, label: String, op: Op },
-    TooManyCalls { limit: u32 },
-    ValueTooLarge { bytes: u64, limit: u64 },
-    KeyInvalid { detail: String },
+    NotGranted {
+        interface: Interface,
+        label: String,
+        op: Op,
+    },
+    TooManyCalls {
+        limit: u32,
+    },
+    ValueTooLarge {
+        bytes: u64,
+        limit: u64,
+    },
+    KeyInvalid {
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -280,7 +301,10 @@ impl<B: StorageBackend> Gate<B> {
         self.bytes_moved += request.value().map_or(0, |v| v.len() as u64)
             + request.key().len() as u64
             + result.as_ref().map_or(0, |r| r.bytes_len() as u64);
-        self.journal.push(JournalEntry { request, result: result.clone() });
+        self.journal.push(JournalEntry {
+            request,
+            result: result.clone(),
+        });
         result
     }
 
@@ -290,16 +314,25 @@ impl<B: StorageBackend> Gate<B> {
         }
         let (interface, op, label) = (request.interface(), request.op(), request.label());
         if !self.grants.contains(&(interface, label.to_string(), op)) {
-            return Err(Refusal::NotGranted { interface, label: label.to_string(), op });
+            return Err(Refusal::NotGranted {
+                interface,
+                label: label.to_string(),
+                op,
+            });
         }
         let key = request.key();
         if key.is_empty() || key.len() as u64 > self.max_value_bytes.min(4096) {
-            return Err(Refusal::KeyInvalid { detail: format!("key must be 1..=4096 bytes, got {}", key.len()) });
+            return Err(Refusal::KeyInvalid {
+                detail: format!("key must be 1..=4096 bytes, got {}", key.len()),
+            });
         }
         if let Some(v) = request.value()
             && v.len() as u64 > self.max_value_bytes
         {
-            return Err(Refusal::ValueTooLarge { bytes: v.len() as u64, limit: self.max_value_bytes });
+            return Err(Refusal::ValueTooLarge {
+                bytes: v.len() as u64,
+                limit: self.max_value_bytes,
+            });
         }
         Ok(())
     }

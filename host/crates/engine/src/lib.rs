@@ -1,1 +1,516 @@
-//! placeholder
+//! All WebAssembly execution of the sealed host.
+//!
+//! This crate owns: the wasmtime 48 configuration (the deterministic [`EngineProfile`]), component
+//! inspection, the static import gate, a cache of compiled components, one `InstancePre` per prepared
+//! node, one fresh `Store` per invocation with fuel / memory / wall-clock limits, and the storage host
+//! imports, which go through [`sealed_capability::Gate`] and nowhere else.
+//!
+//! It must never: link WASI (or anything but `sealed:capability`); compile bytes that are not a
+//! [`VerifiedComponent`] — the one exception is [`Engine::inspect`], used by `host seal` / `host inspect`
+//! on bytes that are about to be pinned; or let a guest keep state between invocations.
+//!
+//! Flow: [`Engine::new`] → [`Engine::prepare`] (hash re-check, compile or cache hit, import gate,
+//! linker, `InstancePre`) → [`Prepared::invoke`] any number of times (fresh store each time; the
+//! backend always comes back in the [`Invocation`], even after a trap).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+use sealed_capability::{Gate, JournalEntry, Refusal, StorageBackend};
+use sealed_snapshot::{Grant, Interface, Limits, VerifiedComponent, World};
+
+mod bindings;
+pub mod error;
+mod host;
+pub mod inspect;
+pub mod profile;
+
+pub use error::{EngineError, InvokeError};
+pub use inspect::{ComponentInfo, InferredWorld, ItemInfo};
+pub use profile::{Allocator, EngineProfile, PoolingProfile, WASMTIME_VERSION};
+
+use bindings::SideEffectPre;
+use bindings::exports::sealed::capability::node::RunError;
+use host::{ErasedGate, HostState};
+
+/// A configured wasmtime engine plus what is shared by every component it runs. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("profile", &self.inner.profile)
+            .field("pool_error", &self.inner.pool_error)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    wasmtime: wasmtime::Engine,
+    profile: EngineProfile,
+    /// `profile.digest()`, computed once.
+    profile_digest: String,
+    pool_error: Option<String>,
+    /// Compiled components by sha256 of their bytes. Keyed by the hash the engine computed itself, so
+    /// a cache hit is always the same bytes.
+    compiled: Mutex<HashMap<String, Component>>,
+    /// Kept for its `Drop`: the ticker stops when the last `Engine` / `Prepared` is gone.
+    _ticker: Ticker,
+}
+
+/// The epoch ticker: increments the engine's epoch every `epoch_tick_ms` so that a store's epoch
+/// deadline is a wall-clock bound. Dropping it stops and joins the thread.
+struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: wasmtime::Engine, tick: Duration) -> Result<Self, EngineError> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sealed-epoch".into())
+            .spawn(move || {
+                // `recv_timeout` doubles as the sleep: a drop of the sender ends the loop at once instead
+                // of after the next tick.
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| EngineError::Init(format!("cannot start the epoch ticker thread: {e}")))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // The thread only loops on a channel; a panic there has nothing to report.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn base_config(profile: &EngineProfile) -> Result<Config, EngineError> {
+    let unsupported = |what: &str| Err(EngineError::ProfileUnsupported(what.to_string()));
+    if profile.wasmtime_version != WASMTIME_VERSION {
+        return unsupported(&format!(
+            "profile is for wasmtime {}, this host runs wasmtime {WASMTIME_VERSION}",
+            profile.wasmtime_version
+        ));
+    }
+    if !profile.fuel {
+        return unsupported("fuel must be on: it is the deterministic CPU budget");
+    }
+    if !profile.epoch_interruption || profile.epoch_tick_ms == 0 {
+        return unsupported("epoch interruption must be on with a tick > 0 ms: it is the wall-clock backstop");
+    }
+    if profile.threads {
+        return unsupported("threads: this host is built without the wasmtime `threads` feature");
+    }
+    if profile.pooling.pagemap_scan != "auto"
+        && profile.pooling.pagemap_scan != "yes"
+        && profile.pooling.pagemap_scan != "no"
+    {
+        return unsupported("pooling.pagemap_scan must be auto, yes or no");
+    }
+    let stack = usize::try_from(profile.max_wasm_stack)
+        .map_err(|_| EngineError::ProfileUnsupported("max_wasm_stack does not fit this machine".into()))?;
+
+    let mut cfg = Config::new();
+    cfg.wasm_component_model(true)
+        .cranelift_nan_canonicalization(profile.nan_canonicalization)
+        .wasm_relaxed_simd(profile.relaxed_simd)
+        .relaxed_simd_deterministic(profile.relaxed_simd_deterministic)
+        .max_wasm_stack(stack)
+        .consume_fuel(true)
+        .epoch_interruption(true);
+    Ok(cfg)
+}
+
+fn pooling_config(p: &PoolingProfile) -> PoolingAllocationConfig {
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(p.total_component_instances)
+        .total_core_instances(p.total_core_instances)
+        .total_memories(p.total_memories)
+        .total_tables(p.total_tables)
+        .max_core_instances_per_component(p.max_core_instances_per_component)
+        .max_memories_per_component(p.max_memories_per_component)
+        .max_tables_per_component(p.max_tables_per_component)
+        .max_memory_size(size(p.max_memory_size))
+        .table_elements(size(p.table_elements))
+        .max_component_instance_size(size(p.max_component_instance_size))
+        .max_core_instance_size(size(p.max_core_instance_size))
+        // Keeping a resident prefix and resetting it with PAGEMAP_SCAN is what makes a fresh instance per
+        // invocation cheap (~13 µs instead of ~40 µs on-demand, see the wasm recipe).
+        .linear_memory_keep_resident(size(p.linear_memory_keep_resident))
+        .table_keep_resident(size(p.table_keep_resident))
+        .pagemap_scan(match p.pagemap_scan.as_str() {
+            "yes" => Enabled::Yes,
+            "no" => Enabled::No,
+            _ => Enabled::Auto,
+        });
+    pool
+}
+
+impl Engine {
+    /// Builds the engine for `profile`. With `allocator: pooling`, falls back to on-demand allocation
+    /// when the pool cannot be created on this machine (too little address space, for example); the
+    /// effective choice is recorded in [`Engine::profile`] and the reason in [`Engine::pool_error`].
+    pub fn new(profile: EngineProfile) -> Result<Engine, EngineError> {
+        let mut profile = profile;
+        let mut pool_error = None;
+        let mut wasmtime = None;
+        if profile.allocator == Allocator::Pooling {
+            let mut cfg = base_config(&profile)?;
+            cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(&profile.pooling)));
+            match wasmtime::Engine::new(&cfg) {
+                Ok(engine) => wasmtime = Some(engine),
+                Err(e) => {
+                    pool_error = Some(format!("{e:#}"));
+                    profile.allocator = Allocator::OnDemand;
+                }
+            }
+        }
+        let wasmtime = match wasmtime {
+            Some(engine) => engine,
+            None => {
+                let mut cfg = base_config(&profile)?;
+                cfg.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                wasmtime::Engine::new(&cfg).map_err(|e| EngineError::Init(format!("{e:#}")))?
+            }
+        };
+        let profile_digest = profile
+            .digest()
+            .map_err(|e| EngineError::Init(format!("cannot serialise the engine profile: {e}")))?;
+        let ticker = Ticker::start(wasmtime.clone(), Duration::from_millis(profile.epoch_tick_ms))?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                wasmtime,
+                profile,
+                profile_digest,
+                pool_error,
+                compiled: Mutex::new(HashMap::new()),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The effective profile (what traces record).
+    pub fn profile(&self) -> &EngineProfile {
+        &self.inner.profile
+    }
+
+    /// Lowercase hex sha256 of the effective profile's canonical JSON (recorded in traces).
+    pub fn profile_digest(&self) -> &str {
+        &self.inner.profile_digest
+    }
+
+    /// Why the pooling allocator could not be used, if it could not.
+    pub fn pool_error(&self) -> Option<&str> {
+        self.inner.pool_error.as_deref()
+    }
+
+    /// Compiles `bytes` (or takes them from the cache) under their actual sha256.
+    fn compile(&self, sha256: &str, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+        if let Some(c) = self.cache().get(sha256) {
+            return Ok(c.clone());
+        }
+        // Compiled outside the lock: Cranelift takes milliseconds to seconds, and two threads compiling
+        // the same bytes at once only waste work.
+        let component = Component::new(&self.inner.wasmtime, bytes).map_err(|e| EngineError::Compile {
+            name: name.to_string(),
+            detail: format!("{e:#}"),
+        })?;
+        self.cache().insert(sha256.to_string(), component.clone());
+        Ok(component)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Component>> {
+        // A panic while holding the lock cannot leave the map half-updated (one insert), so a poisoned
+        // lock is still usable.
+        self.inner
+            .compiled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Compiles arbitrary bytes (no pin: this is how a pin is made) and reports imports, exports, the
+    /// world they fit and whether the entry point is there. Never instantiates anything.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, EngineError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(&sha256, &format!("sha256:{sha256}"), bytes)?;
+        let engine = &self.inner.wasmtime;
+        let (imports, exports) = inspect::items(engine, &component);
+        let names: Vec<&str> = imports.iter().map(|i| i.name.as_str()).collect();
+        let world = inspect::infer_world(&names);
+        let node_run_problem = inspect::check_node_run(engine, &component).err();
+        Ok(ComponentInfo {
+            sha256,
+            size: bytes.len() as u64,
+            imports,
+            exports,
+            world,
+            exports_node_run: node_run_problem.is_none(),
+            node_run_problem,
+        })
+    }
+
+    /// Prepares `component` to run at a node of `world` holding `grants`.
+    ///
+    /// Order (fail-fast, nothing is instantiated): the bytes' sha256 is checked against the pin again
+    /// (the bytes are shared and long-lived; the check costs ~1 ms/MB), compile or cache hit, static
+    /// import gate (world, then grants), entry-point type, linker with exactly the granted storage
+    /// interfaces (none for a transform), `InstancePre`.
+    pub fn prepare(
+        &self,
+        component: &VerifiedComponent,
+        world: World,
+        grants: &[Grant],
+    ) -> Result<Prepared, EngineError> {
+        let name = component.name();
+        let actual = hex::encode(Sha256::digest(component.bytes()));
+        if actual != component.sha256() {
+            return Err(EngineError::HashMismatch {
+                name: name.to_string(),
+                expected: component.sha256().to_string(),
+                actual,
+            });
+        }
+        let compiled = self.compile(&actual, name, component.bytes())?;
+        let engine = &self.inner.wasmtime;
+
+        let (imports, _) = inspect::items(engine, &compiled);
+        let granted: BTreeSet<Interface> = grants
+            .iter()
+            .filter(|g| !g.ops.is_empty())
+            .map(|g| g.interface)
+            .collect();
+        for import in &imports {
+            if !inspect::disallowed_imports(&[import.name.as_str()], world).is_empty() {
+                return Err(EngineError::ImportNotAllowed {
+                    component: name.to_string(),
+                    world: world.as_str(),
+                    import: import.name.clone(),
+                });
+            }
+            if let Some(interface) = inspect::storage_interface(&import.name)
+                && !granted.contains(&interface)
+            {
+                let granted = if granted.is_empty() {
+                    "no storage interface".to_string()
+                } else {
+                    granted
+                        .iter()
+                        .map(|i| format!("`{}`", i.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(EngineError::ImportNotGranted {
+                    component: name.to_string(),
+                    import: import.name.clone(),
+                    interface: interface.as_str(),
+                    granted,
+                });
+            }
+        }
+        inspect::check_node_run(engine, &compiled).map_err(|detail| EngineError::Contract {
+            component: name.to_string(),
+            detail,
+        })?;
+
+        let mut linker = Linker::<HostState>::new(engine);
+        if world == World::SideEffect {
+            let interfaces: Vec<Interface> = granted.iter().copied().collect();
+            host::add_storage(&mut linker, &interfaces)
+                .map_err(|e| EngineError::Init(format!("cannot build the storage linker: {e:#}")))?;
+        }
+        let contract = |e: wasmtime::Error| EngineError::Contract {
+            component: name.to_string(),
+            detail: format!("{e:#}"),
+        };
+        let pre = linker.instantiate_pre(&compiled).map_err(contract)?;
+        let pre = SideEffectPre::new(pre).map_err(contract)?;
+        Ok(Prepared {
+            engine: self.clone(),
+            pre,
+            name: name.to_string(),
+            sha256: actual,
+            world,
+            interfaces: granted,
+        })
+    }
+}
+
+/// A component ready to run at one node: compiled, gated, linked. Invoke it any number of times.
+#[derive(Clone)]
+pub struct Prepared {
+    engine: Engine,
+    pre: SideEffectPre<HostState>,
+    name: String,
+    sha256: String,
+    world: World,
+    interfaces: BTreeSet<Interface>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("name", &self.name)
+            .field("sha256", &self.sha256)
+            .field("world", &self.world)
+            .field("interfaces", &self.interfaces)
+            .finish()
+    }
+}
+
+/// What a node returned when it ran to completion and passed every output check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeOutput {
+    pub outcome: String,
+    /// The output JSON text exactly as the component wrote it (checked to parse as JSON).
+    pub output: String,
+    /// The same, parsed (it was parsed for the check anyway).
+    pub value: serde_json::Value,
+}
+
+/// Everything one invocation produced. The backend, the journal and the refusals come back whatever
+/// happened, so the caller can always roll back, record and replay.
+#[derive(Debug)]
+pub struct Invocation<B> {
+    pub result: Result<NodeOutput, InvokeError>,
+    /// Fuel consumed, Wasm execution plus host-call bytes (`limits.fuel` when it ran out).
+    pub fuel_used: u64,
+    pub backend: B,
+    pub journal: Vec<JournalEntry>,
+    pub refusals: Vec<Refusal>,
+}
+
+impl Prepared {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    pub fn world(&self) -> World {
+        self.world
+    }
+    /// The storage interfaces linked for this node.
+    pub fn interfaces(&self) -> impl Iterator<Item = Interface> + '_ {
+        self.interfaces.iter().copied()
+    }
+
+    /// Runs the node once on `input` in a fresh store, within `limits`, with storage through `gate`.
+    ///
+    /// The result is checked in this order: the input size (before anything runs); then, after the
+    /// call, the first gate refusal (a refused call fails the run even if the guest carried on), a
+    /// backend failure, a trap (fuel, memory, wall clock, other), the guest's own `run-error`, and
+    /// finally the output: size, then JSON syntax.
+    pub fn invoke<B: StorageBackend + 'static>(&self, input: &str, limits: &Limits, gate: Gate<B>) -> Invocation<B> {
+        if input.len() as u64 > limits.max_input_bytes {
+            let (backend, journal, refusals) = gate.finish();
+            return Invocation {
+                result: Err(InvokeError::InputTooLarge {
+                    bytes: input.len() as u64,
+                    limit: limits.max_input_bytes,
+                }),
+                fuel_used: 0,
+                backend,
+                journal,
+                refusals,
+            };
+        }
+
+        let profile = self.engine.profile();
+        let state = HostState::new(Box::new(gate), limits, profile.fuel_per_host_byte);
+        let mut store = Store::new(&self.engine.inner.wasmtime, state);
+        store.limiter(|s| &mut s.limiter);
+        // The deadline is counted in ticks from now; +1 because the first tick may come at once.
+        store.set_epoch_deadline(limits.wall_clock_ms.div_ceil(profile.epoch_tick_ms).saturating_add(1));
+        store.epoch_deadline_trap();
+
+        let called = store.set_fuel(limits.fuel).and_then(|()| {
+            let instance = self.pre.instantiate(&mut store)?;
+            instance.sealed_capability_node().call_run(&mut store, input)
+        });
+        // `get_fuel` only fails when fuel is off, which `Engine::new` rules out.
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+
+        let state = store.into_data();
+        let gate = recover_gate::<B>(state.gate);
+        let (backend, journal, refusals) = gate.finish();
+
+        let result = if let Some(first) = refusals.first() {
+            Err(InvokeError::from_refusal(first.clone()))
+        } else if let Some(detail) = state.storage_failure {
+            Err(InvokeError::StorageFailed(detail))
+        } else {
+            match called {
+                Err(e) => Err(trap_error(e, state.limiter.hit, limits)),
+                Ok(Err(RunError::InvalidInput(m))) => Err(InvokeError::InvalidInput(m)),
+                Ok(Err(RunError::Internal(m))) => Err(InvokeError::Internal(m)),
+                Ok(Ok(result)) => check_output(result.outcome, result.output, limits),
+            }
+        };
+        Invocation {
+            result,
+            fuel_used,
+            backend,
+            journal,
+            refusals,
+        }
+    }
+}
+
+fn recover_gate<B: StorageBackend + 'static>(gate: Box<dyn ErasedGate>) -> Gate<B> {
+    let any: Box<dyn std::any::Any> = gate;
+    match any.downcast::<Gate<B>>() {
+        Ok(gate) => *gate,
+        // `invoke` boxes exactly one `Gate<B>` into the store and takes it out again here, with the
+        // same `B`: no other value can be in the box.
+        Err(_) => unreachable!("the store of an invocation holds the Gate<B> it was given"),
+    }
+}
+
+/// Classifies an error out of instantiation or the call.
+fn trap_error(e: wasmtime::Error, limit_hit: Option<String>, limits: &Limits) -> InvokeError {
+    match (e.downcast_ref::<Trap>(), limit_hit) {
+        (Some(Trap::OutOfFuel), _) => InvokeError::FuelExhausted { limit: limits.fuel },
+        (Some(Trap::Interrupt), _) => InvokeError::WallClock {
+            limit_ms: limits.wall_clock_ms,
+        },
+        // A limiter refusal surfaces as a plain error (or, for some grow paths, as a trap): the flag
+        // the limiter set is what identifies it.
+        (_, Some(detail)) => InvokeError::MemoryLimit { detail },
+        _ => InvokeError::Trap {
+            message: format!("{e:#}"),
+        },
+    }
+}
+
+fn check_output(outcome: String, output: String, limits: &Limits) -> Result<NodeOutput, InvokeError> {
+    if output.len() as u64 > limits.max_output_bytes {
+        return Err(InvokeError::OutputTooLarge {
+            bytes: output.len() as u64,
+            limit: limits.max_output_bytes,
+        });
+    }
+    let value = serde_json::from_str(&output).map_err(|e| InvokeError::OutputNotJson { detail: e.to_string() })?;
+    Ok(NodeOutput { outcome, output, value })
+}

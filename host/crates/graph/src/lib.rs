@@ -32,26 +32,15 @@ pub trait NodeInvoker {
     type Error;
 
     /// Runs `task` (the node named `node`) on `input`, the resolved input object.
-    fn invoke(
-        &mut self,
-        node: &str,
-        task: &TaskNode,
-        input: Value,
-    ) -> Result<Returned, Self::Error>;
+    fn invoke(&mut self, node: &str, task: &TaskNode, input: Value) -> Result<Returned, Self::Error>;
 }
 
 /// A failure decided by the walk itself (not by the node). Each has a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     /// A required binding matched nothing.
-    #[error(
-        "node `{node}`: required input `{field}` is missing: JSONPath `{path}` matched nothing"
-    )]
-    InputMissing {
-        node: String,
-        field: String,
-        path: String,
-    },
+    #[error("node `{node}`: required input `{field}` is missing: JSONPath `{path}` matched nothing")]
+    InputMissing { node: String, field: String, path: String },
     /// The node returned an outcome its `next` does not route.
     #[error("node `{node}` returned outcome `{outcome}`, which is not routed (routed: {})", routed.join(", "))]
     OutcomeUnrouted {
@@ -64,9 +53,7 @@ pub enum GraphError {
     MaxNodesVisited { node: String, limit: u32 },
     /// The workflow names a node it does not have (entry or a `next` target). A manifest that passed
     /// closure checks never does this; the walk still refuses rather than panics.
-    #[error(
-        "workflow has no node `{node}` (referenced by {referenced_by}); the manifest is not closed"
-    )]
+    #[error("workflow has no node `{node}` (referenced by {referenced_by}); the manifest is not closed")]
     NodeUnknown { node: String, referenced_by: String },
     /// A binding's JSONPath cannot be evaluated (does not parse). Also excluded by closure checks.
     #[error("node `{node}`: input `{field}`: JSONPath `{path}` cannot be evaluated: {detail}")]
@@ -167,19 +154,13 @@ impl<E> Walk<E> {
 
     /// Outputs of the nodes that ran, by node (what `$.results` held at the end).
     pub fn results(&self) -> BTreeMap<&str, &Value> {
-        self.steps()
-            .iter()
-            .map(|s| (s.node.as_str(), &s.output))
-            .collect()
+        self.steps().iter().map(|s| (s.node.as_str(), &s.output)).collect()
     }
 }
 
 /// The document bindings are evaluated over: `{"payload": ..., "results": {node: output}}`.
 fn scope(payload: &Value, results: &BTreeMap<String, Value>) -> Value {
-    let results: Map<String, Value> = results
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let results: Map<String, Value> = results.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut doc = Map::new();
     doc.insert("payload".into(), payload.clone());
     doc.insert("results".into(), Value::Object(results));

@@ -17,10 +17,8 @@ fn terminal(status: &str, ok: bool) -> Value {
 }
 
 fn workflow(entry: &str, max: u32, nodes: Value) -> Workflow {
-    serde_json::from_value(
-        json!({ "entry": entry, "admission": true, "max_nodes_visited": max, "nodes": nodes }),
-    )
-    .unwrap()
+    serde_json::from_value(json!({ "entry": entry, "admission": true, "max_nodes_visited": max, "nodes": nodes }))
+        .unwrap()
 }
 
 /// a → b → done, with a VIOLATION branch from a to `invalid`.
@@ -56,10 +54,7 @@ impl<F: FnMut(&str, &Value) -> Result<Returned, String>> NodeInvoker for Fake<F>
 }
 
 fn fake<F: FnMut(&str, &Value) -> Result<Returned, String>>(f: F) -> Fake<F> {
-    Fake {
-        f,
-        calls: Vec::new(),
-    }
+    Fake { f, calls: Vec::new() }
 }
 
 fn ret(outcome: &str, output: Value) -> Result<Returned, String> {
@@ -98,9 +93,7 @@ fn linear_flow_reaches_its_terminal() {
         _ => unreachable!(),
     });
     let (walk, seen) = run(&wf, json!({ "actor": "alice" }), &mut inv);
-    assert!(
-        matches!(&walk, Walk::Terminal { node, status, ok: true, .. } if node == "done" && status == "REGISTERED")
-    );
+    assert!(matches!(&walk, Walk::Terminal { node, status, ok: true, .. } if node == "done" && status == "REGISTERED"));
     assert!(walk.is_ok());
     assert_eq!(
         walk.steps(),
@@ -180,9 +173,7 @@ fn missing_required_input_fails_closed_and_names_the_path() {
             path: "$.payload.actor".into()
         })
     );
-    let WalkError::Graph(g) = error else {
-        unreachable!()
-    };
+    let WalkError::Graph(g) = error else { unreachable!() };
     assert_eq!(g.code(), "INPUT_MISSING");
     assert_eq!(
         g.to_string(),
@@ -267,9 +258,7 @@ fn invoker_error_propagates_with_its_input() {
     });
     let (walk, _) = run(&wf, json!({ "actor": "x" }), &mut inv);
     match &walk {
-        Walk::Failed {
-            node, input, error, ..
-        } => {
+        Walk::Failed { node, input, error, .. } => {
             assert_eq!(node, "b");
             assert_eq!(input.as_ref(), Some(&json!({ "key": "I", "value": "x" })));
             assert_eq!(*error, WalkError::Invoke("trap: unreachable".to_string()));
@@ -277,11 +266,7 @@ fn invoker_error_propagates_with_its_input() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        walk.steps().len(),
-        1,
-        "only the node that returned is a step"
-    );
+    assert_eq!(walk.steps().len(), 1, "only the node that returned is a step");
 }
 
 #[test]
@@ -302,9 +287,7 @@ fn max_nodes_visited_is_enforced() {
             limit: 2
         })
     );
-    let WalkError::Graph(g) = error else {
-        unreachable!()
-    };
+    let WalkError::Graph(g) = error else { unreachable!() };
     assert_eq!(g.code(), "MAX_NODES_VISITED");
     assert_eq!(walk.steps().len(), 2);
 }
@@ -312,11 +295,7 @@ fn max_nodes_visited_is_enforced() {
 #[test]
 fn max_nodes_visited_stops_a_cycle() {
     // Closure checks refuse cycles; the walk must still terminate on one.
-    let wf = workflow(
-        "a",
-        5,
-        json!({ "a": task("CT", json!({}), json!({ "AGAIN": "a" })) }),
-    );
+    let wf = workflow("a", 5, json!({ "a": task("CT", json!({}), json!({ "AGAIN": "a" })) }));
     let mut inv = fake(|_, _| ret("AGAIN", json!(1)));
     let (walk, _) = run(&wf, json!({}), &mut inv);
     assert_eq!(walk.steps().len(), 5);
@@ -332,15 +311,9 @@ fn unknown_nodes_fail_closed() {
     wf.entry = "start".into();
     let mut inv = fake(|_, _| panic!("must not run"));
     let (walk, _) = run(&wf, json!({}), &mut inv);
-    let WalkError::Graph(g) = failed(&walk).1 else {
-        panic!()
-    };
+    let WalkError::Graph(g) = failed(&walk).1 else { panic!() };
     assert_eq!(g.code(), "SNAPSHOT_CLOSURE");
-    assert!(
-        g.to_string()
-            .contains("no node `start` (referenced by entry)"),
-        "{g}"
-    );
+    assert!(g.to_string().contains("no node `start` (referenced by entry)"), "{g}");
 
     let wf = workflow(
         "a",
@@ -354,8 +327,7 @@ fn unknown_nodes_fail_closed() {
     };
     assert_eq!(node, "gone");
     assert!(
-        g.to_string()
-            .contains("referenced by node `a`, outcome `SUCCESS`"),
+        g.to_string().contains("referenced by node `a`, outcome `SUCCESS`"),
         "{g}"
     );
 }
@@ -369,9 +341,7 @@ fn invalid_path_is_a_typed_error() {
     );
     let mut inv = fake(|_, _| panic!("must not run"));
     let (walk, _) = run(&wf, json!({}), &mut inv);
-    let WalkError::Graph(g) = failed(&walk).1 else {
-        panic!()
-    };
+    let WalkError::Graph(g) = failed(&walk).1 else { panic!() };
     assert!(matches!(g, GraphError::PathInvalid { field, .. } if field == "x"));
     assert_eq!(g.code(), "SNAPSHOT_CLOSURE");
 }
@@ -413,11 +383,7 @@ fn resolve_inputs_table() {
         ("$.payload.list[?@ > 2]", true, Ok(Some(json!(3)))),
         ("$.payload['odd key']", true, Ok(Some(json!("spaced")))),
         ("$.results.make_id.id", true, Ok(Some(json!("AC_1")))),
-        (
-            "$['results']['make_id']['id']",
-            true,
-            Ok(Some(json!("AC_1"))),
-        ),
+        ("$['results']['make_id']['id']", true, Ok(Some(json!("AC_1")))),
         ("$.results.make_id.n[*].v", true, Ok(Some(json!([1, 2])))),
         ("$.results.solo", true, Ok(Some(json!("scalar")))),
         ("$.results.not_run.id", true, Err(())),
@@ -433,16 +399,8 @@ fn resolve_inputs_table() {
         match expected {
             Ok(value) => {
                 let input = got.unwrap_or_else(|e| panic!("{path}: {e}"));
-                assert_eq!(
-                    input.get("f"),
-                    value.as_ref(),
-                    "{path} (required: {required})"
-                );
-                assert_eq!(
-                    input["k"],
-                    json!({ "fixed": [1] }),
-                    "constants are copied verbatim"
-                );
+                assert_eq!(input.get("f"), value.as_ref(), "{path} (required: {required})");
+                assert_eq!(input["k"], json!({ "fixed": [1] }), "constants are copied verbatim");
             }
             Err(()) => assert_eq!(
                 got,

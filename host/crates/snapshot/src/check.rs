@@ -42,10 +42,7 @@ pub fn validate(manifest: &Manifest) -> Result<(), Vec<String>> {
             ));
         }
         if decl.outcomes.iter().any(String::is_empty) {
-            errors.push(format!(
-                "component `{}` declares an empty outcome name",
-                decl.name
-            ));
+            errors.push(format!("component `{}` declares an empty outcome name", decl.name));
         }
     }
     if manifest.workflows.is_empty() {
@@ -54,26 +51,16 @@ pub fn validate(manifest: &Manifest) -> Result<(), Vec<String>> {
     for (name, wf) in &manifest.workflows {
         check_workflow(manifest, name, wf, &mut errors);
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// Whether `s` is 64 lowercase hex digits.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn node_list(wf: &Workflow) -> String {
-    wf.nodes
-        .keys()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    wf.nodes.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn check_workflow(manifest: &Manifest, w: &str, wf: &Workflow, errors: &mut Vec<String>) {
@@ -176,14 +163,7 @@ fn display_pointer(p: &str) -> String {
     }
 }
 
-fn check_task(
-    manifest: &Manifest,
-    w: &str,
-    n: &str,
-    node: &Node,
-    task: &TaskNode,
-    errors: &mut Vec<String>,
-) {
+fn check_task(manifest: &Manifest, w: &str, n: &str, node: &Node, task: &TaskNode, errors: &mut Vec<String>) {
     let kind = node.kind_str();
     // Rule 3 (and the byte-free part of 6): the component exists, its world matches, its outcomes are
     // exactly the routes.
@@ -222,7 +202,11 @@ fn check_task(
                         "workflow `{w}`, node `{n}`: `next` routes outcome `{outcome}`, which component `{}` never \
                          returns (it declares: {}); remove the route or fix the component's outcomes",
                         decl.name,
-                        decl.outcomes.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+                        decl.outcomes
+                            .iter()
+                            .map(|o| format!("`{o}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }
@@ -284,12 +268,8 @@ pub enum PathRoot {
 /// Parses a binding's JSONPath and returns its root, or a message saying what is wrong (without the
 /// workflow/node prefix). Accepts dot and bracket forms (`$.results.a`, `$['results']['a']`).
 pub fn path_root(path: &str) -> Result<PathRoot, String> {
-    let query = jsonpath_rust::parser::parse_json_path(path).map_err(|e| {
-        format!(
-            "JSONPath `{path}` does not parse: {}",
-            one_line(&e.to_string())
-        )
-    })?;
+    let query = jsonpath_rust::parser::parse_json_path(path)
+        .map_err(|e| format!("JSONPath `{path}` does not parse: {}", one_line(&e.to_string())))?;
     let name = |seg: Option<&Segment>| match seg {
         Some(Segment::Selector(Selector::Name(n))) => Some(n.clone()),
         Some(Segment::Selectors(s)) if s.len() == 1 => match &s[0] {
@@ -306,9 +286,7 @@ pub fn path_root(path: &str) -> Result<PathRoot, String> {
     };
     match name(query.segments.first()).as_deref() {
         Some("payload") => Ok(PathRoot::Payload),
-        Some("results") => name(query.segments.get(1))
-            .map(PathRoot::Result)
-            .ok_or_else(bad_root),
+        Some("results") => name(query.segments.get(1)).map(PathRoot::Result).ok_or_else(bad_root),
         _ => Err(bad_root()),
     }
 }
@@ -370,13 +348,16 @@ fn check_path(
             if let Some(doms) = dominators
                 && !doms.contains(target.as_str())
             {
-                let always: Vec<String> =
-                    doms.iter().filter(|d| **d != n).map(|d| format!("`{d}`")).collect();
+                let always: Vec<String> = doms.iter().filter(|d| **d != n).map(|d| format!("`{d}`")).collect();
                 errors.push(format!(
                     "{prefix}: JSONPath `{path}` reads the result of `{target}`, which does not run on every path \
                      from entry to `{n}` (it does not dominate `{n}`), so its result may be missing; read a node \
                      that always runs before `{n}` ({}) or restructure the graph",
-                    if always.is_empty() { "none: only `$.payload`".to_string() } else { always.join(", ") }
+                    if always.is_empty() {
+                        "none: only `$.payload`".to_string()
+                    } else {
+                        always.join(", ")
+                    }
                 ));
             }
         }
@@ -484,8 +465,7 @@ pub fn find_cycles(wf: &Workflow) -> Vec<Vec<String>> {
                 Some(next) => match marks.get(next) {
                     Some(Mark::Open) => {
                         let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                        let mut cycle: Vec<String> =
-                            stack[from..].iter().map(|(n, _)| n.to_string()).collect();
+                        let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| n.to_string()).collect();
                         cycle.push(next.to_string());
                         cycles.push(cycle);
                     }
@@ -530,10 +510,8 @@ mod tests {
             };
             nodes.insert(n.to_string(), node);
         }
-        serde_json::from_value(
-            json!({ "entry": entry, "admission": true, "max_nodes_visited": 10, "nodes": nodes }),
-        )
-        .unwrap()
+        serde_json::from_value(json!({ "entry": entry, "admission": true, "max_nodes_visited": 10, "nodes": nodes }))
+            .unwrap()
     }
 
     #[test]
@@ -559,10 +537,7 @@ mod tests {
     #[test]
     fn dominators_of_a_chain_with_a_shortcut() {
         // a → b → c → d and a → d: only a dominates d; b dominates c.
-        let w = wf(
-            "a",
-            &[("a", &["b", "d"]), ("b", &["c"]), ("c", &["d"]), ("d", &[])],
-        );
+        let w = wf("a", &[("a", &["b", "d"]), ("b", &["c"]), ("c", &["d"]), ("d", &[])]);
         let reach = reachable_from(&w, "a");
         let dom = dominators(&w, "a", &reach);
         assert_eq!(dom["d"], BTreeSet::from(["a", "d"]));
@@ -572,19 +547,10 @@ mod tests {
     #[test]
     fn cycles_are_found_with_their_paths() {
         let w = wf("a", &[("a", &["a"])]);
-        assert_eq!(
-            find_cycles(&w),
-            vec![vec!["a".to_string(), "a".to_string()]]
-        );
-        let w = wf(
-            "a",
-            &[("a", &["b"]), ("b", &["c", "x"]), ("c", &["a"]), ("x", &[])],
-        );
+        assert_eq!(find_cycles(&w), vec![vec!["a".to_string(), "a".to_string()]]);
+        let w = wf("a", &[("a", &["b"]), ("b", &["c", "x"]), ("c", &["a"]), ("x", &[])]);
         assert_eq!(find_cycles(&w), vec![vec!["a", "b", "c", "a"]]);
-        let w = wf(
-            "a",
-            &[("a", &["b", "c"]), ("b", &["d"]), ("c", &["d"]), ("d", &[])],
-        );
+        let w = wf("a", &[("a", &["b", "c"]), ("b", &["d"]), ("c", &["d"]), ("d", &[])]);
         assert!(find_cycles(&w).is_empty(), "a diamond is not a cycle");
     }
 
@@ -593,10 +559,7 @@ mod tests {
         assert_eq!(path_root("$.payload"), Ok(PathRoot::Payload));
         assert_eq!(path_root("$['payload'].a[0]"), Ok(PathRoot::Payload));
         assert_eq!(path_root("$.results.n.x"), Ok(PathRoot::Result("n".into())));
-        assert_eq!(
-            path_root("$[\"results\"][\"a b\"]"),
-            Ok(PathRoot::Result("a b".into()))
-        );
+        assert_eq!(path_root("$[\"results\"][\"a b\"]"), Ok(PathRoot::Result("a b".into())));
         for bad in [
             "$",
             "$.results",
@@ -605,15 +568,8 @@ mod tests {
             "$.results['a','b']",
             "$.other",
         ] {
-            assert!(
-                path_root(bad).unwrap_err().contains("must start with"),
-                "{bad}"
-            );
+            assert!(path_root(bad).unwrap_err().contains("must start with"), "{bad}");
         }
-        assert!(
-            path_root("$.payload[")
-                .unwrap_err()
-                .contains("does not parse")
-        );
+        assert!(path_root("$.payload[").unwrap_err().contains("does not parse"));
     }
 }

@@ -6,17 +6,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a valid manifest: {detail}")]
     ManifestInvalid { path: PathBuf, detail: String },
     #[error("unknown manifest format {found:?} (this host reads {expected:?})")]
-    FormatUnknown {
-        found: String,
-        expected: &'static str,
-    },
+    FormatUnknown { found: String, expected: &'static str },
     #[error("manifest.json is not in canonical form (RFC 8785); it was edited after sealing")]
     NotCanonical,
     #[error("snapshot digest mismatch: {DIGEST_FILE} says {expected}, manifest.json hashes to {actual}", DIGEST_FILE = crate::DIGEST_FILE)]
@@ -29,9 +23,7 @@ pub enum SnapshotError {
         name: String,
         path: PathBuf,
     },
-    #[error(
-        "component {name} does not match its pin: manifest pins {expected}, file hashes to {actual}"
-    )]
+    #[error("component {name} does not match its pin: manifest pins {expected}, file hashes to {actual}")]
     ComponentHashMismatch {
         name: String,
         expected: String,

@@ -18,9 +18,7 @@ use serde::Serialize;
 
 use crate::canonical::{sha256_hex, to_vec};
 use crate::check::is_sha256_hex;
-use crate::manifest::{
-    ComponentDecl, FORMAT_V1, Interface, Limits, Manifest, Node, TaskNode, Workflow, World,
-};
+use crate::manifest::{ComponentDecl, FORMAT_V1, Interface, Limits, Manifest, Node, TaskNode, Workflow, World};
 use crate::source::{self, Source, SourceNode, SourceTask};
 use crate::{COMPONENTS_DIR, DIGEST_FILE, MANIFEST_FILE, SnapshotError};
 
@@ -117,11 +115,7 @@ impl Sealed {
 }
 
 /// Seals `source_path` into `out_dir`. See the module docs; [`prepare`] and [`write`] are the two halves.
-pub fn seal(
-    source_path: &Path,
-    out_dir: &Path,
-    inspect: Inspect<'_>,
-) -> Result<SealReport, SnapshotError> {
+pub fn seal(source_path: &Path, out_dir: &Path, inspect: Inspect<'_>) -> Result<SealReport, SnapshotError> {
     let sealed = prepare(source_path, inspect)?;
     write(&sealed, out_dir)?;
     Ok(sealed.report(out_dir))
@@ -146,8 +140,7 @@ fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, SnapshotErr
 /// Reads and parses the source file, then [`prepare_source`] with paths relative to its directory.
 pub fn prepare(source_path: &Path, inspect: Inspect<'_>) -> Result<Sealed, SnapshotError> {
     let bytes = read_capped(source_path, MAX_SOURCE_BYTES, "the source declaration")?;
-    let source = source::parse(&bytes)
-        .map_err(|e| SnapshotError::Source(format!("{}: {e}", source_path.display())))?;
+    let source = source::parse(&bytes).map_err(|e| SnapshotError::Source(format!("{}: {e}", source_path.display())))?;
     let base = match source_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -175,11 +168,7 @@ fn users(source: &Source, component: &str) -> String {
 }
 
 /// Builds and checks the manifest of a parsed source; `base_dir` anchors the `wasm` paths.
-pub fn prepare_source(
-    source: &Source,
-    base_dir: &Path,
-    inspect: Inspect<'_>,
-) -> Result<Sealed, SnapshotError> {
+pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) -> Result<Sealed, SnapshotError> {
     // Malformed declarations first: they are the author's typos and say nothing about closure.
     let mut malformed = Vec::new();
     let mut by_sha: BTreeMap<&str, &str> = BTreeMap::new();
@@ -202,9 +191,7 @@ pub fn prepare_source(
         }
         let dups = source::duplicate_outcomes(c);
         if !dups.is_empty() {
-            malformed.push(format!(
-                "component `{name}`: outcomes listed twice: {dups:?}"
-            ));
+            malformed.push(format!("component `{name}`: outcomes listed twice: {dups:?}"));
         }
     }
     if !malformed.is_empty() {
@@ -258,11 +245,7 @@ pub fn prepare_source(
             ));
         }
         let allowed = allowed_imports(c.world);
-        let extra: Vec<&String> = found
-            .imports
-            .iter()
-            .filter(|i| !allowed.contains(*i))
-            .collect();
+        let extra: Vec<&String> = found.imports.iter().filter(|i| !allowed.contains(*i)).collect();
         if !extra.is_empty() {
             let rule = match c.world {
                 World::Transform => "a transform must import nothing",
@@ -275,7 +258,11 @@ pub fn prepare_source(
                  imports (no WASI: target wasm32-unknown-unknown){} ({})",
                 path.display(),
                 c.world.as_str(),
-                if c.world == World::Transform { " or declare it side-effect and use it from a CS node" } else { "" },
+                if c.world == World::Transform {
+                    " or declare it side-effect and use it from a CS node"
+                } else {
+                    ""
+                },
                 users(source, name)
             ));
         }
@@ -305,17 +292,18 @@ pub fn prepare_source(
                         "workflow `{w}`, node `{n}`: component `{}` is not declared under `components`; declare it \
                          or use one of: {}",
                         t.component,
-                        source.components.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        source
+                            .components
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                     return None;
                 };
                 Some(TaskNode {
                     component: c.sha256.clone(),
-                    inputs: t
-                        .inputs
-                        .iter()
-                        .map(|(k, b)| (k.clone(), b.normalise()))
-                        .collect(),
+                    inputs: t.inputs.iter().map(|(k, b)| (k.clone(), b.normalise())).collect(),
                     grants: t.grants.clone(),
                     limits: t.limits.apply(defaults),
                     next: t.next.clone(),
@@ -358,9 +346,8 @@ pub fn prepare_source(
     if !violations.is_empty() {
         return Err(SnapshotError::Closure(violations));
     }
-    let manifest_bytes = to_vec(&manifest).map_err(|e| {
-        SnapshotError::Source(format!("cannot serialise the manifest canonically: {e}"))
-    })?;
+    let manifest_bytes = to_vec(&manifest)
+        .map_err(|e| SnapshotError::Source(format!("cannot serialise the manifest canonically: {e}")))?;
     let digest = sha256_hex(&manifest_bytes);
     Ok(Sealed {
         manifest,
@@ -414,12 +401,9 @@ fn classify(out_dir: &Path) -> Result<Existing, SnapshotError> {
     if names.is_empty() {
         return Ok(Existing::EmptyDir);
     }
-    let expected: BTreeSet<String> = [MANIFEST_FILE, DIGEST_FILE, COMPONENTS_DIR]
-        .map(String::from)
-        .into();
+    let expected: BTreeSet<String> = [MANIFEST_FILE, DIGEST_FILE, COMPONENTS_DIR].map(String::from).into();
     let not_a_snapshot = "it is not empty and is not a sealed snapshot";
-    if !names.contains(MANIFEST_FILE) || !names.contains(DIGEST_FILE) || !names.is_subset(&expected)
-    {
+    if !names.contains(MANIFEST_FILE) || !names.contains(DIGEST_FILE) || !names.is_subset(&expected) {
         return Err(refuse(out_dir, not_a_snapshot));
     }
     let components = out_dir.join(COMPONENTS_DIR);
@@ -467,10 +451,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
 
 fn fill(dir: &Path, sealed: &Sealed) -> Result<(), SnapshotError> {
     write_file(&dir.join(MANIFEST_FILE), &sealed.manifest_bytes)?;
-    write_file(
-        &dir.join(DIGEST_FILE),
-        format!("sha256:{}\n", sealed.digest).as_bytes(),
-    )?;
+    write_file(&dir.join(DIGEST_FILE), format!("sha256:{}\n", sealed.digest).as_bytes())?;
     let components = dir.join(COMPONENTS_DIR);
     std::fs::create_dir(&components).map_err(|e| io_err(&components, e))?;
     for (sha, bytes) in &sealed.component_bytes {

@@ -12,9 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::manifest::{
-    Binding, ConstBinding, DEFAULT_MAX_NODES_VISITED, Grant, Limits, PathBinding, World,
-};
+use crate::manifest::{Binding, ConstBinding, DEFAULT_MAX_NODES_VISITED, Grant, Limits, PathBinding, World};
 
 /// The only source format this crate reads.
 pub const SOURCE_FORMAT_V1: &str = "sealed-source/v1";
@@ -130,9 +128,7 @@ impl SourceBinding {
                 path: path.clone(),
                 required: *required,
             }),
-            SourceBinding::Const { value } => Binding::Const(ConstBinding {
-                value: value.clone(),
-            }),
+            SourceBinding::Const { value } => Binding::Const(ConstBinding { value: value.clone() }),
         }
     }
 }
@@ -145,7 +141,8 @@ impl<'de> Deserialize<'de> for SourceBinding {
     }
 }
 
-const BINDING_FORMS: &str = "a binding is a JSONPath string starting with `$`, {\"path\": \"$...\", \"required\": bool} or {\"const\": <JSON>}";
+const BINDING_FORMS: &str =
+    "a binding is a JSONPath string starting with `$`, {\"path\": \"$...\", \"required\": bool} or {\"const\": <JSON>}";
 
 fn parse_binding(value: Value) -> Result<SourceBinding, String> {
     match value {
@@ -158,9 +155,7 @@ fn parse_binding(value: Value) -> Result<SourceBinding, String> {
             if map.contains_key("const") {
                 if map.len() != 1 {
                     let extra: Vec<&String> = map.keys().filter(|k| *k != "const").collect();
-                    return Err(format!(
-                        "a {{\"const\"}} binding has no other fields, found {extra:?}"
-                    ));
+                    return Err(format!("a {{\"const\"}} binding has no other fields, found {extra:?}"));
                 }
                 let value = map.remove("const").unwrap_or(Value::Null);
                 return Ok(SourceBinding::Const { value });
@@ -183,9 +178,7 @@ fn parse_binding(value: Value) -> Result<SourceBinding, String> {
                 None => true,
                 Some(Value::Bool(b)) => b,
                 Some(other) => {
-                    return Err(format!(
-                        "binding `required` must be true or false, found {other}"
-                    ));
+                    return Err(format!("binding `required` must be true or false, found {other}"));
                 }
             };
             if let Some(extra) = map.keys().next() {
@@ -250,9 +243,7 @@ pub fn parse(bytes: &[u8]) -> Result<Source, String> {
             ));
         }
         None => {
-            return Err(format!(
-                "missing `format`: add \"format\": {SOURCE_FORMAT_V1:?}"
-            ));
+            return Err(format!("missing `format`: add \"format\": {SOURCE_FORMAT_V1:?}"));
         }
     }
     // Parse from the bytes again (not from `value`) so errors keep their line and column.
@@ -274,32 +265,16 @@ fn locate(value: &Value, detail: &str) -> Option<String> {
             Err(e) => detail.starts_with(&e.to_string()),
         }
     }
-    let entries = |key: &str| {
-        value
-            .get(key)
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-    };
+    let entries = |key: &str| value.get(key).and_then(Value::as_object).into_iter().flatten();
     for (c, comp) in entries("components") {
         if fails::<SourceComponent>(comp, detail) {
             return Some(format!("component `{c}`"));
         }
     }
     for (w, wf) in entries("workflows") {
-        for (n, node) in wf
-            .get("nodes")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (n, node) in wf.get("nodes").and_then(Value::as_object).into_iter().flatten() {
             if fails::<SourceNode>(node, detail) {
-                for (field, b) in node
-                    .get("inputs")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
+                for (field, b) in node.get("inputs").and_then(Value::as_object).into_iter().flatten() {
                     if fails::<SourceBinding>(b, detail) {
                         return Some(format!("workflow `{w}`, node `{n}`, input `{field}`"));
                     }
@@ -357,9 +332,7 @@ mod tests {
         );
         assert_eq!(
             binding(json!({"const": [1, "x"]})).unwrap(),
-            SourceBinding::Const {
-                value: json!([1, "x"])
-            }
+            SourceBinding::Const { value: json!([1, "x"]) }
         );
         assert_eq!(
             binding(json!({"const": null})).unwrap(),
@@ -401,10 +374,7 @@ mod tests {
     #[test]
     fn format_is_checked_first() {
         let e = parse(br#"{"format": "sealed-source/v2", "whatever": 1}"#).unwrap_err();
-        assert!(
-            e.contains("unknown source format \"sealed-source/v2\""),
-            "{e}"
-        );
+        assert!(e.contains("unknown source format \"sealed-source/v2\""), "{e}");
         let e = parse(br#"{"name": "x"}"#).unwrap_err();
         assert!(e.contains("missing `format`"), "{e}");
     }

@@ -53,11 +53,7 @@ impl std::fmt::Debug for VerifiedComponent {
 /// This is the narrow door for callers that hold a pin and bytes outside a sealed directory (the
 /// component index of `cargo xtask build-components`, tests, the conformance runner). It keeps the
 /// invariant of [`VerifiedComponent`]: the bytes hash to the pin, or there is no value.
-pub fn verify_component(
-    expected_sha256: &str,
-    name: &str,
-    bytes: Vec<u8>,
-) -> Result<VerifiedComponent, SnapshotError> {
+pub fn verify_component(expected_sha256: &str, name: &str, bytes: Vec<u8>) -> Result<VerifiedComponent, SnapshotError> {
     if bytes.len() as u64 > MAX_COMPONENT_BYTES {
         return Err(SnapshotError::ComponentHashMismatch {
             name: name.to_string(),
@@ -136,11 +132,10 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
 pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
     // Parse as a Value first to read `format`: an unknown format should be reported as such, not as
     // whatever field the newer format added.
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| SnapshotError::ManifestInvalid {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| SnapshotError::ManifestInvalid {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(FORMAT_V1) => {}
         Some(other) => {
@@ -156,11 +151,10 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), S
             });
         }
     }
-    let manifest: Manifest =
-        serde_json::from_value(value.clone()).map_err(|e| SnapshotError::ManifestInvalid {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    let manifest: Manifest = serde_json::from_value(value.clone()).map_err(|e| SnapshotError::ManifestInvalid {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     let canonical = to_vec(&value).map_err(|e| SnapshotError::ManifestInvalid {
         path: path.to_path_buf(),
         detail: format!("cannot canonicalise: {e}"),
@@ -186,11 +180,7 @@ pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
             path: path.clone(),
             detail: "expected `sha256:<64 hex digits>`".into(),
         })?;
-    if hex.len() != 64
-        || !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(SnapshotError::DigestFile {
             path,
             detail: "expected `sha256:<64 lowercase hex digits>`".into(),

@@ -90,10 +90,7 @@ impl Fixture {
         Fixture {
             dir: tempfile::tempdir().unwrap(),
             source,
-            wasm: vec![
-                ("generate-id".into(), gen_id),
-                ("registry-insert".into(), insert),
-            ],
+            wasm: vec![("generate-id".into(), gen_id), ("registry-insert".into(), insert)],
         }
     }
 
@@ -198,12 +195,7 @@ fn example_seals_and_loads() {
     );
     // Components keyed and stored by sha256.
     for c in &report.components {
-        assert!(
-            f.out()
-                .join("components")
-                .join(format!("{}.wasm", c.sha256))
-                .is_file()
-        );
+        assert!(f.out().join("components").join(format!("{}.wasm", c.sha256)).is_file());
         assert_eq!(snap.component(&c.sha256).unwrap().name(), c.name);
     }
     assert_eq!(
@@ -247,14 +239,8 @@ fn refuses_to_overwrite_a_directory_it_did_not_write() {
     std::fs::write(f.out().join("notes.txt"), "mine").unwrap();
     let e = f.seal().unwrap_err();
     assert_eq!(e.code(), "SNAPSHOT_IO");
-    assert_has(
-        &e.to_string(),
-        &["refusing to overwrite", "not a sealed snapshot"],
-    );
-    assert_eq!(
-        std::fs::read_to_string(f.out().join("notes.txt")).unwrap(),
-        "mine"
-    );
+    assert_has(&e.to_string(), &["refusing to overwrite", "not a sealed snapshot"]);
+    assert_eq!(std::fs::read_to_string(f.out().join("notes.txt")).unwrap(), "mine");
 }
 
 #[test]
@@ -325,10 +311,7 @@ fn rule2_cycle_is_reported_with_its_path() {
 #[test]
 fn rule3_declared_outcome_without_route() {
     let mut f = Fixture::new();
-    f.node("make_id")["next"]
-        .as_object_mut()
-        .unwrap()
-        .remove("VIOLATION");
+    f.node("make_id")["next"].as_object_mut().unwrap().remove("VIOLATION");
     let m = f.one_violation();
     assert_has(
         &m,
@@ -363,10 +346,7 @@ fn rule4_unreachable_node() {
     let m = f.one_violation();
     assert_has(
         &m,
-        &[
-            "workflow `register`, node `orphan`",
-            "unreachable from entry `make_id`",
-        ],
+        &["workflow `register`, node `orphan`", "unreachable from entry `make_id`"],
     );
 }
 
@@ -472,16 +452,9 @@ fn rule5_jsonpath_referencing_an_unknown_node() {
 #[test]
 fn rule5_jsonpath_referencing_itself() {
     let mut f = Fixture::new();
-    f.node("register")["inputs"]["key"] =
-        json!({ "path": "$.results.register.id", "required": false });
+    f.node("register")["inputs"]["key"] = json!({ "path": "$.results.register.id", "required": false });
     let m = f.one_violation();
-    assert_has(
-        &m,
-        &[
-            "node `register`, input `key`",
-            "reads the node's own result",
-        ],
-    );
+    assert_has(&m, &["node `register`, input `key`", "reads the node's own result"]);
 }
 
 #[test]
@@ -504,10 +477,7 @@ fn rule6_component_hash_mismatch() {
     match f.seal() {
         Err(e @ SnapshotError::ComponentHashMismatch { .. }) => {
             assert_eq!(e.code(), "COMPONENT_HASH_MISMATCH");
-            assert_has(
-                &e.to_string(),
-                &["component generate-id does not match its pin"],
-            );
+            assert_has(&e.to_string(), &["component generate-id does not match its pin"]);
         }
         other => panic!("{other:?}"),
     }
@@ -550,10 +520,7 @@ fn rule6_transform_with_imports() {
 #[test]
 fn rule6_side_effect_with_wasi_import() {
     let mut f = Fixture::new();
-    let bytes = fake_component(
-        "registry-insert",
-        &[REGISTRY, "wasi:clocks/wall-clock@0.2.0"],
-    );
+    let bytes = fake_component("registry-insert", &[REGISTRY, "wasi:clocks/wall-clock@0.2.0"]);
     f.source["components"]["registry-insert"]["sha256"] = json!(sha256_hex(&bytes));
     f.wasm[1].1 = bytes;
     let m = f.one_violation();
@@ -587,20 +554,14 @@ fn rule6_component_without_node_export() {
 #[test]
 fn rule6_problem_reported_by_the_inspector() {
     let mut f = Fixture::new();
-    let bytes = serde_json::to_vec(
-        &json!({"imports": [], "exports": [NODE], "problems": "`run` has the wrong type"}),
-    )
-    .unwrap();
+    let bytes =
+        serde_json::to_vec(&json!({"imports": [], "exports": [NODE], "problems": "`run` has the wrong type"})).unwrap();
     f.source["components"]["generate-id"]["sha256"] = json!(sha256_hex(&bytes));
     f.wasm[0].1 = bytes;
     let m = f.one_violation();
     assert_has(
         &m,
-        &[
-            "component `generate-id`",
-            "`run` has the wrong type",
-            "node `make_id`",
-        ],
+        &["component `generate-id`", "`run` has the wrong type", "node `make_id`"],
     );
 }
 
@@ -610,17 +571,13 @@ fn rule6_uninspectable_component() {
     let bytes = b"\0asm garbage".to_vec();
     f.source["components"]["generate-id"]["sha256"] = json!(sha256_hex(&bytes));
     f.wasm[0].1 = bytes;
-    assert_has(
-        &f.source_error(),
-        &["component `generate-id`", "not a valid component"],
-    );
+    assert_has(&f.source_error(), &["component `generate-id`", "not a valid component"]);
 }
 
 #[test]
 fn rule7_grant_on_ct_node() {
     let mut f = Fixture::new();
-    f.node("make_id")["grants"] =
-        json!([{ "interface": "registry", "label": "actors", "ops": ["get"] }]);
+    f.node("make_id")["grants"] = json!([{ "interface": "registry", "label": "actors", "ops": ["get"] }]);
     let m = f.one_violation();
     assert_has(
         &m,
@@ -665,10 +622,7 @@ fn rule7_grant_with_empty_label() {
 fn rule7_grant_with_unknown_interface_is_a_source_error() {
     let mut f = Fixture::new();
     f.node("register")["grants"][0]["interface"] = json!("blobs");
-    assert_has(
-        &f.source_error(),
-        &["unknown variant `blobs`", "`registry`"],
-    );
+    assert_has(&f.source_error(), &["unknown variant `blobs`", "`registry`"]);
 }
 
 #[test]
@@ -750,18 +704,14 @@ fn bare_non_dollar_string_binding() {
 fn unknown_source_format() {
     let mut f = Fixture::new();
     f.source["format"] = json!("sealed-source/v9");
-    assert_has(
-        &f.source_error(),
-        &["unknown source format \"sealed-source/v9\""],
-    );
+    assert_has(&f.source_error(), &["unknown source format \"sealed-source/v9\""]);
 }
 
 #[test]
 fn bad_pin_and_duplicate_outcomes() {
     let mut f = Fixture::new();
     f.source["components"]["generate-id"]["sha256"] = json!("ABC");
-    f.source["components"]["registry-insert"]["outcomes"] =
-        json!(["SUCCESS", "SUCCESS", "ALREADY_EXISTS"]);
+    f.source["components"]["registry-insert"]["outcomes"] = json!(["SUCCESS", "SUCCESS", "ALREADY_EXISTS"]);
     assert_has(
         &f.source_error(),
         &[
@@ -800,12 +750,7 @@ fn rewrite_manifest(f: &Fixture, edit: impl FnOnce(&mut Value)) {
 
 fn component_file(f: &Fixture) -> PathBuf {
     let dir = f.out().join("components");
-    std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    std::fs::read_dir(dir).unwrap().next().unwrap().unwrap().path()
 }
 
 #[test]
@@ -839,10 +784,7 @@ fn flipped_component_byte_is_detected() {
     bytes[0] ^= 1;
     std::fs::write(&path, bytes).unwrap();
     let e = load_verified(&f.out()).unwrap_err();
-    assert!(
-        matches!(e, SnapshotError::ComponentHashMismatch { .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, SnapshotError::ComponentHashMismatch { .. }), "{e:?}");
 }
 
 #[test]
@@ -900,10 +842,7 @@ fn closure_is_rechecked_at_load() {
 fn missing_digest_file_is_refused() {
     let f = sealed();
     std::fs::remove_file(f.out().join("snapshot.digest")).unwrap();
-    assert_eq!(
-        load_verified(&f.out()).unwrap_err().code(),
-        "SNAPSHOT_DIGEST_FILE"
-    );
+    assert_eq!(load_verified(&f.out()).unwrap_err().code(), "SNAPSHOT_DIGEST_FILE");
 }
 
 #[test]

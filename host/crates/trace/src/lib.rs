@@ -53,7 +53,10 @@ pub struct RunFiles {
 
 impl RunFiles {
     pub fn new(trace_root: &Path, run_id: &str) -> Self {
-        Self { dir: trace_root.join(run_id), run_id: run_id.to_string() }
+        Self {
+            dir: trace_root.join(run_id),
+            run_id: run_id.to_string(),
+        }
     }
     fn file(&self, ext: &str) -> PathBuf {
         self.dir.join(format!("{}.{ext}", self.run_id))
@@ -83,7 +86,9 @@ pub fn line_hash(line: &[u8]) -> String {
 /// Encodes one event as a canonical line with `seq` and `prev`.
 pub fn encode_line(event: &TraceEvent, seq: u64, prev: &str) -> Result<Vec<u8>, TraceError> {
     let mut value = serde_json::to_value(event).map_err(|e| TraceError::Encode(e.to_string()))?;
-    let obj = value.as_object_mut().ok_or_else(|| TraceError::Encode("event is not an object".into()))?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| TraceError::Encode("event is not an object".into()))?;
     obj.insert("seq".into(), seq.into());
     obj.insert("prev".into(), prev.into());
     serde_jcs::to_vec(&value).map_err(|e| TraceError::Encode(e.to_string()))
@@ -112,16 +117,32 @@ pub struct TraceSummary {
 
 impl TraceWriter {
     pub fn create(files: &RunFiles) -> Result<Self, TraceError> {
-        std::fs::create_dir_all(&files.dir).map_err(|source| TraceError::Io { path: files.dir.clone(), source })?;
-        let path = files.trace();
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                TraceError::Exists { path: path.clone() }
-            } else {
-                TraceError::Io { path: path.clone(), source }
-            }
+        std::fs::create_dir_all(&files.dir).map_err(|source| TraceError::Io {
+            path: files.dir.clone(),
+            source,
         })?;
-        Ok(Self { file, path, seq: 0, head: GENESIS.to_string(), hasher: Sha256::new() })
+        let path = files.trace();
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| {
+                if source.kind() == std::io::ErrorKind::AlreadyExists {
+                    TraceError::Exists { path: path.clone() }
+                } else {
+                    TraceError::Io {
+                        path: path.clone(),
+                        source,
+                    }
+                }
+            })?;
+        Ok(Self {
+            file,
+            path,
+            seq: 0,
+            head: GENESIS.to_string(),
+            hasher: Sha256::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -142,7 +163,10 @@ impl TraceWriter {
         let mut line = encode_line(event, self.seq, &self.head)?;
         let hash = line_hash(&line);
         line.push(b'\n');
-        self.file.write_all(&line).map_err(|source| TraceError::Io { path: self.path.clone(), source })?;
+        self.file.write_all(&line).map_err(|source| TraceError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         self.hasher.update(&line);
         self.seq += 1;
         self.head = hash.clone();
@@ -151,7 +175,10 @@ impl TraceWriter {
 
     /// Flushes to disk and returns the summary.
     pub fn finish(self) -> Result<TraceSummary, TraceError> {
-        self.file.sync_all().map_err(|source| TraceError::Io { path: self.path.clone(), source })?;
+        self.file.sync_all().map_err(|source| TraceError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(TraceSummary {
             path: self.path,
             lines: self.seq,

@@ -51,7 +51,11 @@ pub struct ChainError {
 }
 
 fn err(line: usize, field: &str, detail: impl Into<String>) -> ChainError {
-    ChainError { line, field: field.to_string(), detail: detail.into() }
+    ChainError {
+        line,
+        field: field.to_string(),
+        detail: detail.into(),
+    }
 }
 
 /// Parses a whole trace and verifies: UTF-8, one canonical JSON object per line, `seq` = position,
@@ -77,15 +81,28 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<VerifiedTrace, ChainError> {
         if canonical != raw {
             return Err(err(n, "line", "not canonical JSON (the line was edited)"));
         }
-        let obj = value.as_object_mut().ok_or_else(|| err(n, "line", "not a JSON object"))?;
-        let seq = obj.remove("seq").and_then(|v| v.as_u64()).ok_or_else(|| err(n, "seq", "missing"))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| err(n, "line", "not a JSON object"))?;
+        let seq = obj
+            .remove("seq")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| err(n, "seq", "missing"))?;
         if seq != i as u64 {
-            return Err(err(n, "seq", format!("expected {i}, found {seq} (lines deleted, inserted or reordered)")));
+            return Err(err(
+                n,
+                "seq",
+                format!("expected {i}, found {seq} (lines deleted, inserted or reordered)"),
+            ));
         }
         let line_prev = obj.remove("prev").and_then(|v| v.as_str().map(String::from));
         let line_prev = line_prev.ok_or_else(|| err(n, "prev", "missing"))?;
         if line_prev != prev {
-            return Err(err(n, "prev", format!("expected {prev}, found {line_prev} (the previous line changed)")));
+            return Err(err(
+                n,
+                "prev",
+                format!("expected {prev}, found {line_prev} (the previous line changed)"),
+            ));
         }
         let event: TraceEvent = serde_json::from_value(value).map_err(|e| err(n, "type", e.to_string()))?;
         match (&event, i) {
@@ -108,5 +125,8 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<VerifiedTrace, ChainError> {
     if !matches!(lines.last().map(|l| &l.event), Some(TraceEvent::RunEnd(_))) {
         return Err(err(count, "type", "the last line must be run_end (trace truncated?)"));
     }
-    Ok(VerifiedTrace { lines, chain_head: prev })
+    Ok(VerifiedTrace {
+        lines,
+        chain_head: prev,
+    })
 }

@@ -20,7 +20,11 @@ fn sample(dir: &std::path::Path) -> (Vec<u8>, TraceSummary) {
         host_version: "0.1.0".into(),
     }))
     .unwrap();
-    w.append(&TraceEvent::Admission(Admission { ok: true, errors: vec![] })).unwrap();
+    w.append(&TraceEvent::Admission(Admission {
+        ok: true,
+        errors: vec![],
+    }))
+    .unwrap();
     for node in ["a", "b"] {
         w.append(&TraceEvent::Node(NodeRecord {
             node: node.into(),
@@ -59,7 +63,10 @@ fn a_written_trace_verifies_and_reports_its_head() {
     let t = parse_and_verify(&bytes).unwrap();
     assert_eq!(t.lines.len(), 5);
     assert_eq!(t.chain_head, summary.chain_head);
-    assert_eq!(summary.file_sha256, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+    assert_eq!(
+        summary.file_sha256,
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
     assert_eq!(t.nodes().count(), 2);
 }
 
