@@ -316,8 +316,9 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
     let mut reports = Vec::new();
     for (snap, wf, payload, what) in plan {
         let dir = snapshots.join(snap);
+        let sealed = dir.join("sealed");
         let req = RunRequest {
-            snapshot: dir.clone(),
+            snapshot: sealed,
             workflow: wf.into(),
             payload: PayloadSource::File(dir.join(payload)),
             data_root: data_root.clone(),
