@@ -6,8 +6,10 @@
 
 pub mod admission;
 pub mod failure;
+pub mod keys;
 pub mod output;
+pub mod replay;
 pub mod run;
 
 pub use failure::Failure;
-pub use run::{EndKind, PayloadSource, RunReport, RunRequest, run};
+pub use run::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy, run};

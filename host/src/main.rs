@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sealed_host::output::Envelope;
-use sealed_host::{EndKind, PayloadSource, RunReport, RunRequest};
+use sealed_host::{EndKind, Failure, PayloadSource, RunReport, RunRequest, TrustPolicy};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -49,6 +49,52 @@ enum Command {
         /// Use this run id instead of a fresh one. A run id is single-use per data root.
         #[arg(long)]
         run_id: Option<String>,
+        /// Trust root for snapshot signatures: a `sealed-trust/v1` file or `*.pub.json` key files
+        /// (repeatable). Required unless --insecure-allow-unsigned-snapshot.
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        /// DEVELOPMENT ONLY: run a snapshot without a trusted signature. Recorded in the trace and the
+        /// attestation as UNSIGNED.
+        #[arg(long)]
+        insecure_allow_unsigned_snapshot: bool,
+        /// run-signer private key for the attestation (default: <data-root>/keys/run-signer.key, created on
+        /// first use).
+        #[arg(long)]
+        run_key: Option<PathBuf>,
+    },
+    /// Create an ed25519 key pair: <name>.key (0600, never overwritten) and <name>.pub.json.
+    Keygen {
+        /// Directory for the key files.
+        #[arg(long)]
+        out: PathBuf,
+        /// snapshot-signer (signs sealed snapshots) or run-signer (signs run attestations).
+        #[arg(long)]
+        role: String,
+        /// File name stem (default: the role).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Verify a run offline: attestation signature and signer role, subjects against the trace bytes,
+    /// the hash chain line by line, and (with --snapshot) the snapshot digest and component pins. Needs no
+    /// data root. Exit code 0 only if every check passes.
+    Verify {
+        /// The run's trace: <run-dir>/<run-id>.jsonl (the attestation is read from beside it).
+        trace: PathBuf,
+        /// Trust root: a `sealed-trust/v1` file or `*.pub.json` key files (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// Also check the snapshot the run claims to have used.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+    },
+    /// Re-execute a recorded run from its trace alone (payload and storage answers from the journal) and
+    /// require identical outcomes, outputs, fuel and chain head.
+    Replay {
+        /// The run's trace.
+        trace: PathBuf,
+        /// The sealed snapshot the run used.
+        #[arg(long)]
+        snapshot: PathBuf,
     },
     /// Seal a source declaration into a snapshot directory (manifest.json, snapshot.digest, components/).
     ///
@@ -61,6 +107,9 @@ enum Command {
         /// Output directory (created, or replaced if it holds a previous sealed snapshot).
         #[arg(long)]
         out: PathBuf,
+        /// Sign the sealed snapshot with this snapshot-signer key (writes snapshot.sig.json).
+        #[arg(long)]
+        sign: Option<PathBuf>,
     },
     /// Run the demo: the register-actor example twice (the second finds the actor registered), then an
     /// invalid payload, then the branching example. Uses the committed snapshots; needs no other input.
@@ -102,6 +151,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             data_root,
             trace_dir,
             run_id,
+            trust,
+            insecure_allow_unsigned_snapshot,
+            run_key,
         } => {
             let payload = if payload == Path::new("-") {
                 let mut text = String::new();
@@ -113,21 +165,135 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             };
             let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default())
                 .context("starting the Wasm engine")?;
-            let req = RunRequest {
-                snapshot,
-                workflow: wf,
-                payload,
-                data_root,
-                trace_dir,
-                run_id,
+            let trust = if insecure_allow_unsigned_snapshot {
+                eprintln!("host: WARNING: --insecure-allow-unsigned-snapshot: the snapshot's signature is NOT checked");
+                TrustPolicy::InsecureAllowUnsigned
+            } else {
+                match sealed_host::keys::trust(&trust) {
+                    Ok(t) => TrustPolicy::Require(std::sync::Arc::new(t)),
+                    Err(f) => return Ok(fail(&f, cli.json)),
+                }
             };
-            let report = sealed_host::run(&engine, &req).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
+            let run_key = match sealed_host::keys::run_key(&data_root, run_key.as_deref()) {
+                Ok((k, _)) => k,
+                Err(f) => return Ok(fail(&f, cli.json)),
+            };
+            let req = RunRequest { snapshot, workflow: wf, payload, data_root, trace_dir, run_id, trust, run_key };
+            let report = match sealed_host::run(&engine, &req) {
+                Ok(r) => r,
+                Err(f) => return Ok(fail(&f, cli.json)),
+            };
             print_run(&report, cli.json);
             Ok(report.end.exit_code())
         }
-        Command::Seal { source, out } => seal(&source, &out, cli.json),
+        Command::Seal { source, out, sign } => seal(&source, &out, sign.as_deref(), cli.json),
+        Command::Keygen { out, role, name } => keygen(&out, &role, name.as_deref(), cli.json),
+        Command::Verify { trace, trust, snapshot } => verify(&trace, &trust, snapshot.as_deref(), cli.json),
+        Command::Replay { trace, snapshot } => replay(&trace, &snapshot, cli.json),
         Command::Demo { snapshots, data_root } => demo(snapshots, data_root, cli.json),
     }
+}
+
+/// Reports a failure that ended a command before it produced its result; exit code 5 (refused).
+fn fail(f: &Failure, json_mode: bool) -> u8 {
+    if json_mode {
+        println!("{}", Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line());
+    } else {
+        eprintln!("host: {} {}", f.code, f.message);
+        if let Some(h) = f.hint() {
+            eprintln!("  hint: {h}");
+        }
+    }
+    5
+}
+
+fn keygen(out: &Path, role: &str, name: Option<&str>, json_mode: bool) -> anyhow::Result<u8> {
+    let role: sealed_attest::Role = match role.parse() {
+        Ok(r) => r,
+        Err(_) => {
+            let f = Failure::new("KEY_ROLE", format!("unknown role {role:?}: use snapshot-signer or run-signer"));
+            return Ok(fail(&f, json_mode));
+        }
+    };
+    match sealed_attest::keygen(out, role, name.unwrap_or(role.as_str())) {
+        Ok(info) => {
+            if json_mode {
+                println!("{}", Envelope::success(serde_json::to_value(&info)?).to_json_line());
+            } else {
+                println!("{} key {}", info.role.as_str(), info.keyid);
+                println!("  private: {} (0600; keep it secret)", info.private_path.display());
+                println!("  public:  {} (put this in trust roots)", info.public_path.display());
+            }
+            Ok(0)
+        }
+        Err(e) => Ok(fail(&Failure::new(e.code(), e.to_string()), json_mode)),
+    }
+}
+
+fn verify(trace: &Path, trust: &[PathBuf], snapshot: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
+    let trust = match sealed_host::keys::trust(trust) {
+        Ok(t) => t,
+        Err(f) => return Ok(fail(&f, json_mode)),
+    };
+    let report = sealed_attest::verify_run(trace, &trust, snapshot);
+    if json_mode {
+        let data = serde_json::to_value(&report)?;
+        let env = match report.failures().next() {
+            None => Envelope::success(data),
+            Some(c) => Envelope::failure(
+                data,
+                "VERIFY_FAILED",
+                format!("{}: {}", c.name, c.detail),
+                Some("the trace, its attestation or the snapshot was altered, or signed by an untrusted key".into()),
+            ),
+        };
+        println!("{}", env.to_json_line());
+    } else {
+        for c in &report.checks {
+            println!("  {}  {:<26} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+        }
+        println!("{}", if report.ok { "VERIFIED" } else { "NOT VERIFIED" });
+    }
+    Ok(if report.ok { 0 } else { 1 })
+}
+
+fn replay(trace: &Path, snapshot: &Path, json_mode: bool) -> anyhow::Result<u8> {
+    let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let report = match sealed_host::replay::replay(&engine, trace, snapshot) {
+        Ok(r) => r,
+        Err(f) => return Ok(fail(&f, json_mode)),
+    };
+    if json_mode {
+        let data = serde_json::to_value(&report)?;
+        let env = match report.divergences.first() {
+            None if report.ok => Envelope::success(data),
+            first => Envelope::failure(
+                data,
+                "REPLAY_DIVERGED",
+                first.map_or("chain head differs".to_string(), |d| {
+                    format!("line {} node {:?} field {}", d.line, d.node.as_deref().unwrap_or("-"), d.field)
+                }),
+                Some("the trace was not produced by these pinned components (or the engine profile differs)".into()),
+            ),
+        };
+        println!("{}", env.to_json_line());
+    } else {
+        println!("replayed run {} ({} nodes)", report.run_id, report.nodes_replayed);
+        println!("  recorded chain head {}", report.recorded_chain_head);
+        println!("  replayed chain head {}", report.replayed_chain_head);
+        for d in &report.divergences {
+            println!(
+                "  DIVERGED at line {} node {} field {}: recorded {} replayed {}",
+                d.line,
+                d.node.as_deref().unwrap_or("-"),
+                d.field,
+                d.recorded,
+                d.replayed
+            );
+        }
+        println!("{}", if report.ok { "REPLAY IDENTICAL" } else { "REPLAY DIVERGED" });
+    }
+    Ok(if report.ok { 0 } else { 1 })
 }
 
 fn print_run(report: &RunReport, json_mode: bool) {
@@ -203,9 +369,15 @@ fn print_run(report: &RunReport, json_mode: bool) {
             &t.chain_head[..16]
         );
     }
+    if let Some(a) = &report.attestation {
+        println!("  attestation: {}", a.display());
+    }
+    for e in &report.evidence_errors {
+        println!("  evidence error: {e}");
+    }
 }
 
-fn seal(source: &Path, out: &Path, json_mode: bool) -> anyhow::Result<u8> {
+fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
     let engine =
         sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
     let inspect = |bytes: &[u8]| -> Result<sealed_snapshot::seal::ComponentImports, String> {
@@ -216,8 +388,17 @@ fn seal(source: &Path, out: &Path, json_mode: bool) -> anyhow::Result<u8> {
             problems: info.node_run_problem.into_iter().collect(),
         })
     };
+    let key = match sign.map(sealed_attest::load_private_key).transpose() {
+        Ok(k) => k,
+        Err(e) => return Ok(fail(&Failure::new(e.code(), e.to_string()), json_mode)),
+    };
     match sealed_snapshot::seal::seal(source, out, &inspect) {
         Ok(report) => {
+            if let Some(key) = &key
+                && let Err(e) = sealed_attest::sign_snapshot(out, key)
+            {
+                return Ok(fail(&Failure::new(e.code(), format!("sealed, but signing failed: {e}")), json_mode));
+            }
             if json_mode {
                 println!("{}", Envelope::success(serde_json::to_value(&report)?).to_json_line());
             } else {
@@ -313,6 +494,11 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
             "branching: large claim",
         ),
     ];
+    let trust = sealed_host::keys::trust(&[snapshots.join("trust.json")])
+        .map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
+    let trust = TrustPolicy::Require(std::sync::Arc::new(trust));
+    let (run_key, run_pub) =
+        sealed_host::keys::run_key(&data_root, None).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
     let mut reports = Vec::new();
     for (snap, wf, payload, what) in plan {
         let dir = snapshots.join(snap);
@@ -324,6 +510,8 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
             data_root: data_root.clone(),
             trace_dir: None,
             run_id: None,
+            trust: trust.clone(),
+            run_key: run_key.clone(),
         };
         let report = sealed_host::run(&engine, &req).map_err(|f| anyhow::anyhow!("{}: {}", f.code, f.message))?;
         if !json_mode {
@@ -346,6 +534,22 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
             "\ndata root: {}  (store: sealed.db, traces: traces/<run-id>/)",
             data_root.display()
         );
+        if let Some(t) = reports.first().and_then(|r| r.trace.as_ref()) {
+            println!("verify the first run offline (no data root needed):");
+            println!(
+                "  cargo run -q -p sealed-host -- verify {} --trust {} --trust {} --snapshot {}",
+                t.path.display(),
+                run_pub.display(),
+                snapshots.join("trust.json").display(),
+                snapshots.join("register-actor/sealed").display()
+            );
+            println!("replay it from its trace alone:");
+            println!(
+                "  cargo run -q -p sealed-host -- replay {} --snapshot {}",
+                t.path.display(),
+                snapshots.join("register-actor/sealed").display()
+            );
+        }
         println!(
             "demo {}",
             if as_expected {

@@ -6,14 +6,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use sealed_capability::Gate;
+use sealed_attest::{PrivateKey, RunAttestationInputs, TrustRoot};
+use sealed_capability::{Gate, StorageBackend};
 use sealed_engine::{Engine, Prepared};
 use sealed_graph::{NodeInvoker, Returned, Walk};
 use sealed_snapshot::canonical::{digest_json, to_vec};
 use sealed_snapshot::{Node, TaskNode, VerifiedSnapshot};
-use sealed_store::{RunRecord, RunTx, Store};
+use sealed_store::{RunRecord, Store};
 use sealed_trace::{
     Admission, NodeRecord, RunEnd, RunFiles, RunStart, TraceError, TraceEvent, TraceSummary, TraceWriter,
 };
@@ -35,7 +37,23 @@ pub struct RunRequest {
     pub trace_dir: Option<PathBuf>,
     /// An explicit run id (single use per data root); generated when absent.
     pub run_id: Option<String>,
+    /// Who may have sealed the snapshot.
+    pub trust: TrustPolicy,
+    /// The key that signs the run's attestation (role run-signer).
+    pub run_key: Arc<PrivateKey>,
 }
+
+/// How a snapshot's authenticity is established before anything from it runs.
+#[derive(Debug, Clone)]
+pub enum TrustPolicy {
+    /// A valid `snapshot.sig.json` from a `snapshot-signer` key of this trust root is required.
+    Require(Arc<TrustRoot>),
+    /// Development only: run an unsigned (or untrusted) snapshot. Recorded in the trace and attestation.
+    InsecureAllowUnsigned,
+}
+
+/// What `snapshot_trust` says in the trace when the development opt-out was used.
+pub const UNSIGNED_TRUST_LABEL: &str = "UNSIGNED (--insecure-allow-unsigned-snapshot)";
 
 #[derive(Debug, Clone)]
 pub enum PayloadSource {
@@ -97,6 +115,10 @@ pub struct RunReport {
     pub ledger_before: Option<String>,
     pub ledger_after: Option<String>,
     pub trace: Option<TraceSummary>,
+    /// `<run-id>.intoto.jsonl`, the signed execution attestation.
+    pub attestation: Option<PathBuf>,
+    /// Problems writing evidence after the run ended (the run's own result is unaffected).
+    pub evidence_errors: Vec<String>,
     pub run_dir: PathBuf,
 }
 
@@ -184,11 +206,13 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }
         None => new_run_id()?,
     };
+    consume_run_id(&req.data_root, &run_id)?;
     let trace_root = req.trace_dir.clone().unwrap_or_else(|| req.data_root.join("traces"));
     let files = RunFiles::new(&trace_root, &run_id);
     let mut trace = TraceWriter::create(&files).map_err(trace_failure)?;
     let mut timing = Timing::new();
     let mut ctx = Ctx {
+        run_key: req.run_key.clone(),
         run_id: run_id.clone(),
         files,
         workflow: req.workflow.clone(),
@@ -198,18 +222,22 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     // Load and verify. Until this succeeds nothing from the snapshot is trusted, so the start line records
     // only what the caller asked for.
     let t = Instant::now();
-    let verified = sealed_snapshot::load_verified(&req.snapshot);
+    let verified = verify_snapshot(&req.snapshot, &req.trust);
     timing.mark("verify", t);
     let profile = engine.profile();
     let profile_digest = engine.profile_digest().to_string();
     let payload = read_payload(&req.payload);
-    let start = |snapshot: Option<&VerifiedSnapshot>, payload: Option<&Value>| {
+    let start = |snapshot: Option<(&VerifiedSnapshot, &str)>, payload: Option<&Value>| {
+        let (snapshot, trust) = match snapshot {
+            Some((s, t)) => (Some(s), t.to_string()),
+            None => (None, "unverified".to_string()),
+        };
         TraceEvent::RunStart(RunStart {
             format: sealed_trace::FORMAT.into(),
             run_id: run_id.clone(),
             snapshot_name: snapshot.map(|s| s.manifest().name.clone()),
             snapshot_digest: snapshot.map(|s| s.digest().to_string()),
-            snapshot_trust: "digest-file".into(),
+            snapshot_trust: trust,
             workflow: req.workflow.clone(),
             payload_digest: payload.and_then(|p| digest_json(p).ok()),
             payload: payload.cloned(),
@@ -219,13 +247,12 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         })
     };
 
-    let snapshot = match verified {
+    let (snapshot, trust_label) = match verified {
         Ok(s) => s,
-        Err(e) => {
+        Err(f) => {
             trace
                 .append(&start(None, payload.as_ref().ok()))
                 .map_err(trace_failure)?;
-            let f = Failure::new(e.code(), e.to_string());
             return ctx.finish(
                 trace,
                 timing,
@@ -240,7 +267,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }
     };
     trace
-        .append(&start(Some(&snapshot), payload.as_ref().ok()))
+        .append(&start(Some((&snapshot, &trust_label)), payload.as_ref().ok()))
         .map_err(trace_failure)?;
     let digest = Some(snapshot.digest().to_string());
 
@@ -343,7 +370,9 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 None,
             );
         };
-        match engine.prepare(component, world, &task.grants) {
+        // With the node's limits: the static memory gate refuses a component that could not even be
+        // instantiated within its memory budget before the store is locked.
+        match engine.prepare_node(component, world, &task.grants, &task.limits) {
             Ok(p) => {
                 prepared.insert(name.clone(), p);
             }
@@ -485,6 +514,36 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     }
 }
 
+/// Integrity (digest, pins) first, then authenticity (signature) per the trust policy. Returns the snapshot
+/// and the label recorded as `snapshot_trust`.
+fn verify_snapshot(dir: &Path, trust: &TrustPolicy) -> Result<(VerifiedSnapshot, String), Failure> {
+    let snapshot = sealed_snapshot::load_verified(dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
+    let label = match trust {
+        TrustPolicy::Require(root) => sealed_attest::verify_snapshot_signature(dir, root)
+            .map_err(|e| Failure::new(e.code(), format!("snapshot signature: {e}")))?
+            .label(),
+        TrustPolicy::InsecureAllowUnsigned => UNSIGNED_TRUST_LABEL.to_string(),
+    };
+    Ok((snapshot, label))
+}
+
+/// Marks `run_id` as used in this data root, once and for all: an explicit id that was already used is
+/// refused (replay protection), whether that earlier run succeeded or not. `O_EXCL` makes this atomic
+/// across processes.
+fn consume_run_id(data_root: &Path, run_id: &str) -> Result<(), Failure> {
+    let dir = data_root.join("run-ids");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::new("RUN_ID_IO", format!("cannot create {}: {e}", dir.display())).nondeterministic())?;
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(dir.join(run_id)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Failure::new(
+            "RUN_ID_REUSED",
+            format!("run id {run_id} was already used in data root {}", data_root.display()),
+        )),
+        Err(e) => Err(Failure::new("RUN_ID_IO", format!("cannot record run id {run_id}: {e}")).nondeterministic()),
+    }
+}
+
 fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
     match src {
         PayloadSource::Inline(v) => Ok(v.clone()),
@@ -506,6 +565,7 @@ fn trace_failure(e: TraceError) -> Failure {
 }
 
 struct Ctx {
+    run_key: Arc<PrivateKey>,
     run_id: String,
     files: RunFiles,
     workflow: String,
@@ -527,26 +587,25 @@ impl Ctx {
         commit: Option<sealed_store::CommitInfo>,
     ) -> Result<RunReport, Failure> {
         let ok = end == EndKind::Succeeded;
-        let path: Vec<String> = self
-            .report_steps
-            .iter()
-            .map(|s| s.node.clone())
-            .chain(terminal.clone())
-            .collect();
+        let ledger = commit.as_ref().map(|c| Ledger {
+            before: c.ledger_before.clone(),
+            after: c.ledger_after.clone(),
+            write_set: c.write_set_digest.clone(),
+        });
         trace
-            .append(&TraceEvent::RunEnd(RunEnd {
-                status: status.clone(),
-                ok,
-                terminal: terminal.clone(),
-                error: error.as_ref().map(Failure::info),
-                path,
-                committed,
-                ledger_before: commit.as_ref().map(|c| c.ledger_before.clone()),
-                ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
-                write_set_digest: commit.as_ref().map(|c| c.write_set_digest.clone()),
-            }))
+            .append(&run_end(&self.report_steps, &status, ok, terminal.as_deref(), error.as_ref(), committed, ledger.as_ref()))
             .map_err(trace_failure)?;
         let summary = trace.finish().map_err(trace_failure)?;
+        // Evidence beside the trace. A failure here does not change what the run did (it is committed or
+        // not already); it is reported, and `host verify` will fail on the missing file.
+        let mut evidence_errors = Vec::new();
+        let attestation = match sealed_attest::attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &self.run_key) {
+            Ok((_, path)) => Some(path),
+            Err(e) => {
+                evidence_errors.push(format!("{}: {e}", e.code()));
+                None
+            }
+        };
         // Wall-clock data lives beside the trace, never in it (the trace must be reproducible).
         let _ = std::fs::write(
             self.files.timing(),
@@ -567,23 +626,45 @@ impl Ctx {
             ledger_before: commit.as_ref().map(|c| c.ledger_before.clone()),
             ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
             trace: Some(summary),
+            attestation,
+            evidence_errors,
             run_dir: self.files.dir.clone(),
         })
     }
 }
 
-/// Runs each node's prepared component against the run's transaction and records it in the trace.
-struct Invoker<'a> {
-    prepared: &'a BTreeMap<String, Prepared>,
-    nodes: &'a BTreeMap<String, Node>,
-    backend: Option<RunTx>,
-    trace: &'a mut TraceWriter,
-    trace_error: Option<TraceError>,
-    steps: Vec<StepReport>,
-    node_ms: Vec<(String, f64)>,
+/// Where trace events go: the trace file during a run, a vector during a replay.
+pub(crate) trait Sink {
+    fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError>;
 }
 
-impl NodeInvoker for Invoker<'_> {
+impl Sink for TraceWriter {
+    fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError> {
+        self.append(event).map(|_| ())
+    }
+}
+
+impl Sink for Vec<TraceEvent> {
+    fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError> {
+        self.push(event.clone());
+        Ok(())
+    }
+}
+
+/// Runs each node's prepared component against a storage backend (the run's transaction, or the
+/// journal during a replay) and records it. Shared by `run` and `replay`, so both produce node records in
+/// exactly the same way.
+pub(crate) struct Invoker<'a, B, S> {
+    pub prepared: &'a BTreeMap<String, Prepared>,
+    pub nodes: &'a BTreeMap<String, Node>,
+    pub backend: Option<B>,
+    pub trace: &'a mut S,
+    pub trace_error: Option<TraceError>,
+    pub steps: Vec<StepReport>,
+    pub node_ms: Vec<(String, f64)>,
+}
+
+impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
     type Error = Failure;
 
     fn invoke(&mut self, node: &str, task: &TaskNode, input: Value) -> Result<Returned, Failure> {
@@ -635,7 +716,7 @@ impl NodeInvoker for Invoker<'_> {
             storage: inv.journal.clone(),
             error,
         };
-        if let Err(e) = self.trace.append(&TraceEvent::Node(record)) {
+        if let Err(e) = self.trace.emit(&TraceEvent::Node(record)) {
             self.trace_error.get_or_insert(e);
         }
         self.steps.push(StepReport {
@@ -649,6 +730,36 @@ impl NodeInvoker for Invoker<'_> {
         let (outcome, output) = result?;
         Ok(Returned { outcome, output })
     }
+}
+
+/// The store's account of a committed run, as recorded in `run_end`.
+pub(crate) struct Ledger {
+    pub before: String,
+    pub after: String,
+    pub write_set: String,
+}
+
+/// The last trace line of a run.
+pub(crate) fn run_end(
+    steps: &[StepReport],
+    status: &str,
+    ok: bool,
+    terminal: Option<&str>,
+    error: Option<&Failure>,
+    committed: bool,
+    ledger: Option<&Ledger>,
+) -> TraceEvent {
+    TraceEvent::RunEnd(RunEnd {
+        status: status.to_string(),
+        ok,
+        terminal: terminal.map(String::from),
+        error: error.map(Failure::info),
+        path: steps.iter().map(|s| s.node.clone()).chain(terminal.map(String::from)).collect(),
+        committed,
+        ledger_before: ledger.map(|l| l.before.clone()),
+        ledger_after: ledger.map(|l| l.after.clone()),
+        write_set_digest: ledger.map(|l| l.write_set.clone()),
+    })
 }
 
 /// The directory holding a run's files.

@@ -26,13 +26,15 @@ fn main() -> ExitCode {
         Some("build-components") => components::build_all(&workspace_root(), &args[1..]).map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
+        Some("seal-examples") => seal_examples(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  build-components [--out DIR] [--check-pins]   build every component reproducibly\n  \
                  test [--no-clippy]                            the full test suite (what CI runs)\n  \
-                 ensure-target                                 install the wasm32-unknown-unknown target if missing"
+                 ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
+                 seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources"
             );
             return ExitCode::from(2);
         }
@@ -164,6 +166,65 @@ fn test(args: &[String]) -> Result<()> {
         bail!("{failed} step(s) failed");
     }
     eprintln!("all {} steps passed", steps.len());
+    Ok(())
+}
+
+/// Rebuilds the components, rewrites the sha256 pins in every `snapshots/*/source.json` from the build,
+/// seals each into `snapshots/*/sealed` and signs it. The signing key is `$SEALED_SNAPSHOT_KEY`, else
+/// `target/example-keys/snapshot-signer.key` (created on first use); `snapshots/trust.json` is rewritten to
+/// trust exactly that key.
+fn seal_examples() -> Result<()> {
+    let root = workspace_root();
+    let built = components::build_all(&root, &[])?;
+    let pins: std::collections::BTreeMap<&str, &str> =
+        built.iter().map(|b| (b.name.as_str(), b.sha256.as_str())).collect();
+    let host = |args: &[&str]| status(cargo().current_dir(&root).args(["run", "--locked", "-q", "-p", "sealed-host", "--"]).args(args));
+
+    let key = match std::env::var_os("SEALED_SNAPSHOT_KEY") {
+        Some(k) => PathBuf::from(k),
+        None => {
+            let dir = root.join("target").join("example-keys");
+            let key = dir.join("snapshot-signer.key");
+            if !key.exists() {
+                host(&["keygen", "--out", &dir.to_string_lossy(), "--role", "snapshot-signer"])?;
+            }
+            key
+        }
+    };
+    let public: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(key.with_extension("pub.json")).context("reading the signing key's .pub.json")?,
+    )?;
+    let trust = serde_json::json!({ "format": "sealed-trust/v1", "keys": [public] });
+    let mut trust_text = serde_json::to_vec_pretty(&trust)?;
+    trust_text.push(b'\n');
+    std::fs::write(root.join("snapshots").join("trust.json"), trust_text)?;
+
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("snapshots"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("source.json").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let source_path = dir.join("source.json");
+        let mut source: serde_json::Value = serde_json::from_slice(&std::fs::read(&source_path)?)?;
+        if let Some(comps) = source.get_mut("components").and_then(|c| c.as_object_mut()) {
+            for (name, decl) in comps.iter_mut() {
+                let pin = pins.get(name.as_str()).with_context(|| format!("{}: no built component {name}", source_path.display()))?;
+                decl["sha256"] = serde_json::Value::String(pin.to_string());
+            }
+        }
+        let mut text = serde_json::to_vec_pretty(&source)?;
+        text.push(b'\n');
+        std::fs::write(&source_path, text)?;
+        host(&[
+            "seal",
+            &source_path.to_string_lossy(),
+            "--out",
+            &dir.join("sealed").to_string_lossy(),
+            "--sign",
+            &key.to_string_lossy(),
+        ])?;
+    }
     Ok(())
 }
 

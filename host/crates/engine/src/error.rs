@@ -45,6 +45,13 @@ pub enum EngineError {
         interface: &'static str,
         granted: String,
     },
+    /// A linear memory of the component declares an initial size over the node's memory budget: it could
+    /// never be instantiated within `limits.memory_bytes`.
+    #[error(
+        "component {component} declares an initial linear memory of {bytes} bytes, more than the node's memory \
+         budget of {limit} bytes (limits.memory_bytes)"
+    )]
+    MemoryDeclared { component: String, bytes: u64, limit: u64 },
     /// The component does not export `sealed:capability/node@0.1.0` with `run` of the contract's type, or
     /// its imports have the right names but the wrong types.
     #[error("component {component} does not fit the sealed:capability contract: {detail}")]
@@ -61,6 +68,8 @@ impl EngineError {
             EngineError::Compile { .. } => "COMPONENT_INVALID",
             EngineError::ImportNotAllowed { .. } | EngineError::ImportNotGranted { .. } => "IMPORT_NOT_GRANTED",
             EngineError::Contract { .. } => "COMPONENT_CONTRACT",
+            // The same class (and operator remedy) as the run-time limit: raise `limits.memory_bytes`.
+            EngineError::MemoryDeclared { .. } => "MEMORY_LIMIT",
         }
     }
 }

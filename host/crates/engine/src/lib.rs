@@ -353,8 +353,45 @@ impl Engine {
             sha256: actual,
             world,
             interfaces: granted,
+            initial_memory_bytes: initial_memory_bytes(&compiled),
         })
     }
+
+    /// [`Engine::prepare`] for a node with `limits`, plus the static memory gate: a component whose
+    /// declared initial linear memory is already over `limits.memory_bytes` is refused here
+    /// (`MEMORY_LIMIT`, [`EngineError::MemoryDeclared`]) instead of at its first instantiation.
+    ///
+    /// Why the gate is on the declared *minimum* and not on the declared *maximum*: Rust (and most other)
+    /// toolchains emit memories without a maximum, so refusing "no maximum, or a maximum over the budget"
+    /// would refuse every standard capability. Growth is bounded at run time instead, on every
+    /// `memory.grow`, by the store's limiter (`MEMORY_LIMIT` too). The gate is sound but not complete: it
+    /// compares the largest single memory's minimum with the budget (what wasmtime reports without
+    /// instantiating), so a component whose memories are each under the budget but together over it
+    /// still passes here and is stopped by the limiter at instantiation. A component that instantiates
+    /// imported core modules has no static answer and is left to the limiter as well.
+    pub fn prepare_node(
+        &self,
+        component: &VerifiedComponent,
+        world: World,
+        grants: &[Grant],
+        limits: &Limits,
+    ) -> Result<Prepared, EngineError> {
+        let prepared = self.prepare(component, world, grants)?;
+        prepared.check_declared_memory(limits)?;
+        Ok(prepared)
+    }
+}
+
+/// Size of a Wasm page. The engine enables no custom page sizes, so every memory uses 64 KiB pages.
+const WASM_PAGE_BYTES: u64 = 64 << 10;
+
+/// The largest initial size, in bytes, that any memory of `component` declares; `None` when it cannot be
+/// known without instantiating (the component instantiates imported core modules) or there is no memory.
+fn initial_memory_bytes(component: &Component) -> Option<u64> {
+    component
+        .resources_required()
+        .and_then(|r| r.max_initial_memory_size)
+        .map(|pages| pages.saturating_mul(WASM_PAGE_BYTES))
 }
 
 /// A component ready to run at one node: compiled, gated, linked. Invoke it any number of times.
@@ -366,6 +403,8 @@ pub struct Prepared {
     sha256: String,
     world: World,
     interfaces: BTreeSet<Interface>,
+    /// See [`Prepared::initial_memory_bytes`].
+    initial_memory_bytes: Option<u64>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -375,6 +414,7 @@ impl std::fmt::Debug for Prepared {
             .field("sha256", &self.sha256)
             .field("world", &self.world)
             .field("interfaces", &self.interfaces)
+            .field("initial_memory_bytes", &self.initial_memory_bytes)
             .finish()
     }
 }
@@ -414,6 +454,24 @@ impl Prepared {
     /// The storage interfaces linked for this node.
     pub fn interfaces(&self) -> impl Iterator<Item = Interface> + '_ {
         self.interfaces.iter().copied()
+    }
+    /// The largest initial size, in bytes, declared by any of the component's linear memories (`None` when
+    /// it has none, or when that cannot be known before instantiation).
+    pub fn initial_memory_bytes(&self) -> Option<u64> {
+        self.initial_memory_bytes
+    }
+
+    /// The static memory gate of [`Engine::prepare_node`]: refuses a component whose declared initial
+    /// memory alone is over `limits.memory_bytes` (it could not even be instantiated).
+    pub fn check_declared_memory(&self, limits: &Limits) -> Result<(), EngineError> {
+        match self.initial_memory_bytes {
+            Some(bytes) if bytes > limits.memory_bytes => Err(EngineError::MemoryDeclared {
+                component: self.name.clone(),
+                bytes,
+                limit: limits.memory_bytes,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Runs the node once on `input` in a fresh store, within `limits`, with storage through `gate`.

@@ -12,6 +12,7 @@
 //! manifest.json              canonical JSON (RFC 8785), format sealed-snapshot/v1
 //! snapshot.digest            "sha256:<hex of sha256(manifest.json)>\n"
 //! components/<sha256>.wasm   every component the manifest pins
+//! snapshot.sig.json          optional: DSSE envelope by a snapshot-signer key (sealed-attest)
 //! ```
 
 pub mod canonical;
@@ -29,3 +30,5 @@ pub use verify::{VerifiedComponent, VerifiedSnapshot, load_verified};
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const DIGEST_FILE: &str = "snapshot.digest";
 pub const COMPONENTS_DIR: &str = "components";
+/// The DSSE signature over the snapshot digest (written by `host seal --sign`, see `sealed-attest`).
+pub const SIGNATURE_FILE: &str = "snapshot.sig.json";

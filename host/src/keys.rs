@@ -1,0 +1,63 @@
+//! Where the host finds its keys and trust roots.
+//!
+//! The run-signer key is the host's identity for one data root: `<data-root>/keys/run-signer.key`
+//! (0600), created on first use; its public half, `run-signer.pub.json`, is what auditors put in their trust
+//! root. This module must never print or trace a private key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sealed_attest::{PrivateKey, Role, TrustRoot};
+
+use crate::Failure;
+
+pub const RUN_KEY_NAME: &str = "run-signer";
+
+fn attest_failure(e: sealed_attest::AttestError) -> Failure {
+    Failure::new(e.code(), e.to_string())
+}
+
+/// The private key at `path`, or the data root's run-signer key (created if it does not exist yet).
+/// Returns the key and the path of its public file.
+pub fn run_key(data_root: &Path, path: Option<&Path>) -> Result<(Arc<PrivateKey>, PathBuf), Failure> {
+    let (key_path, pub_path) = match path {
+        Some(p) => (p.to_path_buf(), p.with_extension("pub.json")),
+        None => {
+            let dir = data_root.join("keys");
+            let key = dir.join(format!("{RUN_KEY_NAME}.key"));
+            if !key.exists() {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| Failure::new("KEY_IO", format!("cannot create {}: {e}", dir.display())))?;
+                sealed_attest::keygen(&dir, Role::RunSigner, RUN_KEY_NAME).map_err(attest_failure)?;
+            }
+            (key, dir.join(format!("{RUN_KEY_NAME}.pub.json")))
+        }
+    };
+    let key = sealed_attest::load_private_key(&key_path).map_err(attest_failure)?;
+    if key.role() != Role::RunSigner {
+        return Err(Failure::new(
+            "WRONG_ROLE",
+            format!("{} is a {} key; runs are signed by a run-signer key", key_path.display(), key.role().as_str()),
+        ));
+    }
+    Ok((Arc::new(key), pub_path))
+}
+
+/// A trust root from one or more files, each either a trust root (`sealed-trust/v1`) or a public key
+/// file written by `host keygen` (`*.pub.json`).
+pub fn trust(paths: &[PathBuf]) -> Result<TrustRoot, Failure> {
+    if paths.is_empty() {
+        return Err(Failure::new("TRUST_ROOT_INVALID", "no trust root given (--trust FILE)"));
+    }
+    let mut keys = Vec::new();
+    for p in paths {
+        match TrustRoot::load(p) {
+            Ok(root) => keys.extend(root.keys().iter().cloned()),
+            Err(root_err) => match sealed_attest::load_public_key(p) {
+                Ok(k) => keys.push(k),
+                Err(_) => return Err(attest_failure(root_err)),
+            },
+        }
+    }
+    TrustRoot::from_keys(keys).map_err(|e| Failure::new("TRUST_ROOT_INVALID", e))
+}

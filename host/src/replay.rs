@@ -1,0 +1,267 @@
+//! Replay: re-execute a recorded run from its trace alone and prove the trace came from the pinned
+//! components.
+//!
+//! The payload comes from the trace's `run_start`; every storage call is answered from the trace's
+//! host-call journal (no data root). The replay rebuilds every trace line with the same code `run` uses and
+//! requires identical node records (outcomes, outputs, fuel, journals) and an identical chain head. Any
+//! difference is a divergence naming the node and the field. This module must never open a store.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sealed_capability::{JournalEntry, StorageBackend, StorageError, StorageRequest, StorageResponse};
+use sealed_engine::{Engine, Prepared};
+use sealed_graph::Walk;
+use sealed_trace::{Admission, TraceEvent, VerifiedTrace};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Failure;
+use crate::run::{Invoker, Ledger, run_end};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Divergence {
+    /// 1-based trace line of the recorded event that differs (0 when the difference is in the file).
+    pub line: usize,
+    pub node: Option<String>,
+    pub field: String,
+    pub recorded: Value,
+    pub replayed: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    pub ok: bool,
+    pub run_id: String,
+    pub workflow: String,
+    pub recorded_chain_head: String,
+    pub replayed_chain_head: String,
+    pub nodes_replayed: usize,
+    pub divergences: Vec<Divergence>,
+}
+
+/// Answers storage calls from the recorded journal, in order. A request that is not the next recorded one
+/// is a divergence: the component asked for something different, or in a different order.
+struct JournalBackend {
+    entries: std::collections::VecDeque<JournalEntry>,
+    mismatch: Option<String>,
+}
+
+impl JournalBackend {
+    fn new(trace: &VerifiedTrace) -> Self {
+        // Calls the gate refused never reached the backend when recorded, and will not reach it now.
+        let reached_backend = |e: &JournalEntry| {
+            !matches!(
+                e.result,
+                Err(StorageError::NotGranted(_) | StorageError::LimitExceeded(_) | StorageError::InvalidArgument(_))
+            )
+        };
+        let entries = trace.nodes().flat_map(|n| n.storage.iter().filter(|e| reached_backend(e)).cloned()).collect();
+        Self { entries, mismatch: None }
+    }
+}
+
+impl StorageBackend for JournalBackend {
+    fn execute(&mut self, request: &StorageRequest) -> Result<StorageResponse, StorageError> {
+        match self.entries.pop_front() {
+            Some(e) if &e.request == request => e.result,
+            Some(e) => {
+                let m = format!("component asked for {}, the journal holds {} next", request.name(), e.request.name());
+                self.mismatch.get_or_insert(m.clone());
+                Err(StorageError::Other(format!("replay divergence: {m}")))
+            }
+            None => {
+                let m = format!("component asked for {} beyond the end of the journal", request.name());
+                self.mismatch.get_or_insert(m.clone());
+                Err(StorageError::Other(format!("replay divergence: {m}")))
+            }
+        }
+    }
+}
+
+fn event_node(e: &TraceEvent) -> Option<String> {
+    match e {
+        TraceEvent::Node(n) => Some(n.node.clone()),
+        _ => None,
+    }
+}
+
+/// Field-by-field differences of two events (top-level fields of their JSON form).
+fn diff(line: usize, recorded: &TraceEvent, replayed: &TraceEvent, out: &mut Vec<Divergence>) {
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (serde_json::to_value(recorded), serde_json::to_value(replayed))
+    else {
+        return;
+    };
+    let node = event_node(recorded).or_else(|| event_node(replayed));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for k in keys {
+        let (ra, rb) = (a.get(k).cloned().unwrap_or(Value::Null), b.get(k).cloned().unwrap_or(Value::Null));
+        if ra != rb {
+            out.push(Divergence { line, node: node.clone(), field: k.clone(), recorded: ra, replayed: rb });
+        }
+    }
+}
+
+/// Replays the run recorded at `trace_path` against the snapshot at `snapshot_dir`.
+pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result<ReplayReport, Failure> {
+    let bytes = std::fs::read(trace_path)
+        .map_err(|e| Failure::new("TRACE_IO", format!("cannot read {}: {e}", trace_path.display())))?;
+    let trace = sealed_trace::parse_and_verify(&bytes).map_err(|e| Failure::new("TRACE_CHAIN", e.to_string()))?;
+    let start = trace.run_start().ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_start line"))?.clone();
+    let recorded_end = trace.run_end().ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_end line"))?.clone();
+    let payload = start.payload.clone().ok_or_else(|| {
+        Failure::new("REPLAY_IMPOSSIBLE", "the trace records no payload (the run was refused before admission)")
+    })?;
+
+    let snapshot = sealed_snapshot::load_verified(snapshot_dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
+    let mut divergences = Vec::new();
+    if start.snapshot_digest.as_deref() != Some(snapshot.digest()) {
+        divergences.push(Divergence {
+            line: 1,
+            node: None,
+            field: "snapshot_digest".into(),
+            recorded: start.snapshot_digest.clone().into(),
+            replayed: snapshot.digest().into(),
+        });
+    }
+    if start.engine_profile_digest != engine.profile_digest() {
+        divergences.push(Divergence {
+            line: 1,
+            node: None,
+            field: "engine_profile_digest".into(),
+            recorded: start.engine_profile_digest.clone().into(),
+            replayed: engine.profile_digest().into(),
+        });
+    }
+    let workflow = snapshot.manifest().workflows.get(&start.workflow).ok_or_else(|| {
+        Failure::new("WORKFLOW_UNKNOWN", format!("the snapshot has no workflow {:?}", start.workflow))
+    })?;
+
+    // The first line is input, not output: it is taken as recorded.
+    let mut events: Vec<TraceEvent> = vec![TraceEvent::RunStart(start.clone())];
+    let violations = crate::admission::check(&workflow.admission, &payload);
+    events.push(TraceEvent::Admission(Admission { ok: violations.is_empty(), errors: violations.clone() }));
+
+    let mut nodes_replayed = 0;
+    if violations.is_empty() {
+        let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
+        let mut prepare_error = None;
+        for (name, node) in &workflow.nodes {
+            let (Some(task), Some(world)) = (node.task(), node.world()) else { continue };
+            let result = snapshot
+                .component(&task.component)
+                .ok_or_else(|| Failure::new("COMPONENT_MISSING", format!("node {name} pins a missing component")))
+                .and_then(|c| engine.prepare(c, world, &task.grants).map_err(|e| Failure::new(e.code(), e.to_string())));
+            match result {
+                Ok(p) => {
+                    prepared.insert(name.clone(), p);
+                }
+                Err(f) => {
+                    prepare_error = Some(f.at(name));
+                    break;
+                }
+            }
+        }
+        match prepare_error {
+            Some(f) => events.push(run_end(&[], "FAILED", false, None, Some(&f), false, None)),
+            None => {
+                let mut sink: Vec<TraceEvent> = Vec::new();
+                let mut invoker = Invoker {
+                    prepared: &prepared,
+                    nodes: &workflow.nodes,
+                    backend: Some(JournalBackend::new(&trace)),
+                    trace: &mut sink,
+                    trace_error: None,
+                    steps: Vec::new(),
+                    node_ms: Vec::new(),
+                };
+                let walk = sealed_graph::walk(workflow, &payload, &mut invoker, &mut |_| {});
+                let steps = std::mem::take(&mut invoker.steps);
+                let backend = invoker.backend.take();
+                nodes_replayed = steps.len();
+                events.extend(sink);
+                if let Some(m) = backend.as_ref().and_then(|b| b.mismatch.clone()) {
+                    divergences.push(Divergence {
+                        line: 0,
+                        node: None,
+                        field: "storage".into(),
+                        recorded: Value::Null,
+                        replayed: m.into(),
+                    });
+                }
+                if let Some(left) = backend.as_ref().map(|b| b.entries.len()).filter(|n| *n > 0) {
+                    divergences.push(Divergence {
+                        line: 0,
+                        node: None,
+                        field: "storage".into(),
+                        recorded: format!("{left} more journaled call(s)").into(),
+                        replayed: "not requested".into(),
+                    });
+                }
+                // What the store did at commit is not re-executable without it; it is taken as recorded.
+                let ledger = match (&recorded_end.ledger_before, &recorded_end.ledger_after, &recorded_end.write_set_digest) {
+                    (Some(b), Some(a), Some(w)) => Some(Ledger { before: b.clone(), after: a.clone(), write_set: w.clone() }),
+                    _ => None,
+                };
+                let end = match walk {
+                    Walk::Terminal { node, status, ok, .. } => {
+                        run_end(&steps, &status, ok, Some(&node), None, recorded_end.committed, ledger.as_ref())
+                    }
+                    Walk::Failed { node, error, .. } => {
+                        let f = match error {
+                            sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
+                            sealed_graph::WalkError::Invoke(f) => f,
+                        };
+                        run_end(&steps, "FAILED", false, None, Some(&f), false, None)
+                    }
+                };
+                events.push(end);
+            }
+        }
+    } else {
+        let first = violations.first().map(|v| format!("{} ({})", v.message, v.instance_path)).unwrap_or_default();
+        let f = Failure::new(
+            "PAYLOAD_INVALID",
+            format!("payload refused by the admission schema: {} violation(s); first: {first}", violations.len()),
+        );
+        events.push(run_end(&[], "REJECTED", false, None, Some(&f), false, None));
+    }
+
+    // Compare line by line, then the chain head.
+    let recorded: Vec<&TraceEvent> = trace.lines.iter().map(|l| &l.event).collect();
+    for (i, (r, p)) in recorded.iter().zip(events.iter()).enumerate() {
+        diff(i + 1, r, p, &mut divergences);
+    }
+    if recorded.len() != events.len() {
+        divergences.push(Divergence {
+            line: recorded.len().min(events.len()) + 1,
+            node: None,
+            field: "lines".into(),
+            recorded: recorded.len().into(),
+            replayed: events.len().into(),
+        });
+    }
+    let mut head = sealed_trace::GENESIS.to_string();
+    for (seq, e) in events.iter().enumerate() {
+        let line = sealed_trace::encode_line(e, seq as u64, &head).map_err(|e| Failure::new(e.code(), e.to_string()))?;
+        head = sealed_trace::line_hash(&line);
+    }
+    if head != trace.chain_head && divergences.is_empty() {
+        divergences.push(Divergence {
+            line: 0,
+            node: None,
+            field: "chain_head".into(),
+            recorded: trace.chain_head.clone().into(),
+            replayed: head.clone().into(),
+        });
+    }
+    Ok(ReplayReport {
+        ok: divergences.is_empty() && head == trace.chain_head,
+        run_id: start.run_id,
+        workflow: start.workflow,
+        recorded_chain_head: trace.chain_head.clone(),
+        replayed_chain_head: head,
+        nodes_replayed,
+        divergences,
+    })
+}
