@@ -37,7 +37,11 @@ pub fn run_key(data_root: &Path, path: Option<&Path>) -> Result<(Arc<PrivateKey>
     if key.role() != Role::RunSigner {
         return Err(Failure::new(
             "WRONG_ROLE",
-            format!("{} is a {} key; runs are signed by a run-signer key", key_path.display(), key.role().as_str()),
+            format!(
+                "{} is a {} key; runs are signed by a run-signer key",
+                key_path.display(),
+                key.role().as_str()
+            ),
         ));
     }
     Ok((Arc::new(key), pub_path))

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod output;
 pub mod replay;
 pub mod run;
+pub mod sealing;
 
 pub use failure::Failure;
 pub use run::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy, run};

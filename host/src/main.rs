@@ -178,7 +178,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok((k, _)) => k,
                 Err(f) => return Ok(fail(&f, cli.json)),
             };
-            let req = RunRequest { snapshot, workflow: wf, payload, data_root, trace_dir, run_id, trust, run_key };
+            let req = RunRequest {
+                snapshot,
+                workflow: wf,
+                payload,
+                data_root,
+                trace_dir,
+                run_id,
+                trust,
+                run_key,
+            };
             let report = match sealed_host::run(&engine, &req) {
                 Ok(r) => r,
                 Err(f) => return Ok(fail(&f, cli.json)),
@@ -197,7 +206,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 /// Reports a failure that ended a command before it produced its result; exit code 5 (refused).
 fn fail(f: &Failure, json_mode: bool) -> u8 {
     if json_mode {
-        println!("{}", Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line());
+        println!(
+            "{}",
+            Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line()
+        );
     } else {
         eprintln!("host: {} {}", f.code, f.message);
         if let Some(h) = f.hint() {
@@ -211,7 +223,10 @@ fn keygen(out: &Path, role: &str, name: Option<&str>, json_mode: bool) -> anyhow
     let role: sealed_attest::Role = match role.parse() {
         Ok(r) => r,
         Err(_) => {
-            let f = Failure::new("KEY_ROLE", format!("unknown role {role:?}: use snapshot-signer or run-signer"));
+            let f = Failure::new(
+                "KEY_ROLE",
+                format!("unknown role {role:?}: use snapshot-signer or run-signer"),
+            );
             return Ok(fail(&f, json_mode));
         }
     };
@@ -258,7 +273,8 @@ fn verify(trace: &Path, trust: &[PathBuf], snapshot: Option<&Path>, json_mode: b
 }
 
 fn replay(trace: &Path, snapshot: &Path, json_mode: bool) -> anyhow::Result<u8> {
-    let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let engine =
+        sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
     let report = match sealed_host::replay::replay(&engine, trace, snapshot) {
         Ok(r) => r,
         Err(f) => return Ok(fail(&f, json_mode)),
@@ -271,7 +287,12 @@ fn replay(trace: &Path, snapshot: &Path, json_mode: bool) -> anyhow::Result<u8> 
                 data,
                 "REPLAY_DIVERGED",
                 first.map_or("chain head differs".to_string(), |d| {
-                    format!("line {} node {:?} field {}", d.line, d.node.as_deref().unwrap_or("-"), d.field)
+                    format!(
+                        "line {} node {:?} field {}",
+                        d.line,
+                        d.node.as_deref().unwrap_or("-"),
+                        d.field
+                    )
                 }),
                 Some("the trace was not produced by these pinned components (or the engine profile differs)".into()),
             ),
@@ -291,7 +312,14 @@ fn replay(trace: &Path, snapshot: &Path, json_mode: bool) -> anyhow::Result<u8> 
                 d.replayed
             );
         }
-        println!("{}", if report.ok { "REPLAY IDENTICAL" } else { "REPLAY DIVERGED" });
+        println!(
+            "{}",
+            if report.ok {
+                "REPLAY IDENTICAL"
+            } else {
+                "REPLAY DIVERGED"
+            }
+        );
     }
     Ok(if report.ok { 0 } else { 1 })
 }
@@ -380,24 +408,19 @@ fn print_run(report: &RunReport, json_mode: bool) {
 fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
     let engine =
         sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
-    let inspect = |bytes: &[u8]| -> Result<sealed_snapshot::seal::ComponentImports, String> {
-        let info = engine.inspect(bytes).map_err(|e| e.to_string())?;
-        Ok(sealed_snapshot::seal::ComponentImports {
-            imports: info.imports.iter().map(|i| i.name.clone()).collect(),
-            exports: info.exports.iter().map(|e| e.name.clone()).collect(),
-            problems: info.node_run_problem.into_iter().collect(),
-        })
-    };
     let key = match sign.map(sealed_attest::load_private_key).transpose() {
         Ok(k) => k,
         Err(e) => return Ok(fail(&Failure::new(e.code(), e.to_string()), json_mode)),
     };
-    match sealed_snapshot::seal::seal(source, out, &inspect) {
+    match sealed_host::sealing::seal(&engine, source, out) {
         Ok(report) => {
             if let Some(key) = &key
                 && let Err(e) = sealed_attest::sign_snapshot(out, key)
             {
-                return Ok(fail(&Failure::new(e.code(), format!("sealed, but signing failed: {e}")), json_mode));
+                return Ok(fail(
+                    &Failure::new(e.code(), format!("sealed, but signing failed: {e}")),
+                    json_mode,
+                ));
             }
             if json_mode {
                 println!("{}", Envelope::success(serde_json::to_value(&report)?).to_json_line());

@@ -56,8 +56,14 @@ impl JournalBackend {
                 Err(StorageError::NotGranted(_) | StorageError::LimitExceeded(_) | StorageError::InvalidArgument(_))
             )
         };
-        let entries = trace.nodes().flat_map(|n| n.storage.iter().filter(|e| reached_backend(e)).cloned()).collect();
-        Self { entries, mismatch: None }
+        let entries = trace
+            .nodes()
+            .flat_map(|n| n.storage.iter().filter(|e| reached_backend(e)).cloned())
+            .collect();
+        Self {
+            entries,
+            mismatch: None,
+        }
     }
 }
 
@@ -66,7 +72,11 @@ impl StorageBackend for JournalBackend {
         match self.entries.pop_front() {
             Some(e) if &e.request == request => e.result,
             Some(e) => {
-                let m = format!("component asked for {}, the journal holds {} next", request.name(), e.request.name());
+                let m = format!(
+                    "component asked for {}, the journal holds {} next",
+                    request.name(),
+                    e.request.name()
+                );
                 self.mismatch.get_or_insert(m.clone());
                 Err(StorageError::Other(format!("replay divergence: {m}")))
             }
@@ -95,9 +105,18 @@ fn diff(line: usize, recorded: &TraceEvent, replayed: &TraceEvent, out: &mut Vec
     let node = event_node(recorded).or_else(|| event_node(replayed));
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for k in keys {
-        let (ra, rb) = (a.get(k).cloned().unwrap_or(Value::Null), b.get(k).cloned().unwrap_or(Value::Null));
+        let (ra, rb) = (
+            a.get(k).cloned().unwrap_or(Value::Null),
+            b.get(k).cloned().unwrap_or(Value::Null),
+        );
         if ra != rb {
-            out.push(Divergence { line, node: node.clone(), field: k.clone(), recorded: ra, replayed: rb });
+            out.push(Divergence {
+                line,
+                node: node.clone(),
+                field: k.clone(),
+                recorded: ra,
+                replayed: rb,
+            });
         }
     }
 }
@@ -107,10 +126,19 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
     let bytes = std::fs::read(trace_path)
         .map_err(|e| Failure::new("TRACE_IO", format!("cannot read {}: {e}", trace_path.display())))?;
     let trace = sealed_trace::parse_and_verify(&bytes).map_err(|e| Failure::new("TRACE_CHAIN", e.to_string()))?;
-    let start = trace.run_start().ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_start line"))?.clone();
-    let recorded_end = trace.run_end().ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_end line"))?.clone();
+    let start = trace
+        .run_start()
+        .ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_start line"))?
+        .clone();
+    let recorded_end = trace
+        .run_end()
+        .ok_or_else(|| Failure::new("TRACE_CHAIN", "no run_end line"))?
+        .clone();
     let payload = start.payload.clone().ok_or_else(|| {
-        Failure::new("REPLAY_IMPOSSIBLE", "the trace records no payload (the run was refused before admission)")
+        Failure::new(
+            "REPLAY_IMPOSSIBLE",
+            "the trace records no payload (the run was refused before admission)",
+        )
     })?;
 
     let snapshot = sealed_snapshot::load_verified(snapshot_dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
@@ -134,24 +162,36 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
         });
     }
     let workflow = snapshot.manifest().workflows.get(&start.workflow).ok_or_else(|| {
-        Failure::new("WORKFLOW_UNKNOWN", format!("the snapshot has no workflow {:?}", start.workflow))
+        Failure::new(
+            "WORKFLOW_UNKNOWN",
+            format!("the snapshot has no workflow {:?}", start.workflow),
+        )
     })?;
 
     // The first line is input, not output: it is taken as recorded.
     let mut events: Vec<TraceEvent> = vec![TraceEvent::RunStart(start.clone())];
     let violations = crate::admission::check(&workflow.admission, &payload);
-    events.push(TraceEvent::Admission(Admission { ok: violations.is_empty(), errors: violations.clone() }));
+    events.push(TraceEvent::Admission(Admission {
+        ok: violations.is_empty(),
+        errors: violations.clone(),
+    }));
 
     let mut nodes_replayed = 0;
     if violations.is_empty() {
         let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
         let mut prepare_error = None;
         for (name, node) in &workflow.nodes {
-            let (Some(task), Some(world)) = (node.task(), node.world()) else { continue };
+            let (Some(task), Some(world)) = (node.task(), node.world()) else {
+                continue;
+            };
             let result = snapshot
                 .component(&task.component)
                 .ok_or_else(|| Failure::new("COMPONENT_MISSING", format!("node {name} pins a missing component")))
-                .and_then(|c| engine.prepare(c, world, &task.grants).map_err(|e| Failure::new(e.code(), e.to_string())));
+                .and_then(|c| {
+                    engine
+                        .prepare(c, world, &task.grants)
+                        .map_err(|e| Failure::new(e.code(), e.to_string()))
+                });
             match result {
                 Ok(p) => {
                     prepared.insert(name.clone(), p);
@@ -199,14 +239,28 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                     });
                 }
                 // What the store did at commit is not re-executable without it; it is taken as recorded.
-                let ledger = match (&recorded_end.ledger_before, &recorded_end.ledger_after, &recorded_end.write_set_digest) {
-                    (Some(b), Some(a), Some(w)) => Some(Ledger { before: b.clone(), after: a.clone(), write_set: w.clone() }),
+                let ledger = match (
+                    &recorded_end.ledger_before,
+                    &recorded_end.ledger_after,
+                    &recorded_end.write_set_digest,
+                ) {
+                    (Some(b), Some(a), Some(w)) => Some(Ledger {
+                        before: b.clone(),
+                        after: a.clone(),
+                        write_set: w.clone(),
+                    }),
                     _ => None,
                 };
                 let end = match walk {
-                    Walk::Terminal { node, status, ok, .. } => {
-                        run_end(&steps, &status, ok, Some(&node), None, recorded_end.committed, ledger.as_ref())
-                    }
+                    Walk::Terminal { node, status, ok, .. } => run_end(
+                        &steps,
+                        &status,
+                        ok,
+                        Some(&node),
+                        None,
+                        recorded_end.committed,
+                        ledger.as_ref(),
+                    ),
                     Walk::Failed { node, error, .. } => {
                         let f = match error {
                             sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
@@ -219,10 +273,16 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
             }
         }
     } else {
-        let first = violations.first().map(|v| format!("{} ({})", v.message, v.instance_path)).unwrap_or_default();
+        let first = violations
+            .first()
+            .map(|v| format!("{} ({})", v.message, v.instance_path))
+            .unwrap_or_default();
         let f = Failure::new(
             "PAYLOAD_INVALID",
-            format!("payload refused by the admission schema: {} violation(s); first: {first}", violations.len()),
+            format!(
+                "payload refused by the admission schema: {} violation(s); first: {first}",
+                violations.len()
+            ),
         );
         events.push(run_end(&[], "REJECTED", false, None, Some(&f), false, None));
     }
@@ -243,7 +303,8 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
     }
     let mut head = sealed_trace::GENESIS.to_string();
     for (seq, e) in events.iter().enumerate() {
-        let line = sealed_trace::encode_line(e, seq as u64, &head).map_err(|e| Failure::new(e.code(), e.to_string()))?;
+        let line =
+            sealed_trace::encode_line(e, seq as u64, &head).map_err(|e| Failure::new(e.code(), e.to_string()))?;
         head = sealed_trace::line_hash(&line);
     }
     if head != trace.chain_head && divergences.is_empty() {

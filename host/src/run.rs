@@ -534,7 +534,11 @@ fn consume_run_id(data_root: &Path, run_id: &str) -> Result<(), Failure> {
     let dir = data_root.join("run-ids");
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::new("RUN_ID_IO", format!("cannot create {}: {e}", dir.display())).nondeterministic())?;
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(dir.join(run_id)) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(run_id))
+    {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Failure::new(
             "RUN_ID_REUSED",
@@ -593,19 +597,28 @@ impl Ctx {
             write_set: c.write_set_digest.clone(),
         });
         trace
-            .append(&run_end(&self.report_steps, &status, ok, terminal.as_deref(), error.as_ref(), committed, ledger.as_ref()))
+            .append(&run_end(
+                &self.report_steps,
+                &status,
+                ok,
+                terminal.as_deref(),
+                error.as_ref(),
+                committed,
+                ledger.as_ref(),
+            ))
             .map_err(trace_failure)?;
         let summary = trace.finish().map_err(trace_failure)?;
         // Evidence beside the trace. A failure here does not change what the run did (it is committed or
         // not already); it is reported, and `host verify` will fail on the missing file.
         let mut evidence_errors = Vec::new();
-        let attestation = match sealed_attest::attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &self.run_key) {
-            Ok((_, path)) => Some(path),
-            Err(e) => {
-                evidence_errors.push(format!("{}: {e}", e.code()));
-                None
-            }
-        };
+        let attestation =
+            match sealed_attest::attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &self.run_key) {
+                Ok((_, path)) => Some(path),
+                Err(e) => {
+                    evidence_errors.push(format!("{}: {e}", e.code()));
+                    None
+                }
+            };
         // Wall-clock data lives beside the trace, never in it (the trace must be reproducible).
         let _ = std::fs::write(
             self.files.timing(),
@@ -754,7 +767,11 @@ pub(crate) fn run_end(
         ok,
         terminal: terminal.map(String::from),
         error: error.map(Failure::info),
-        path: steps.iter().map(|s| s.node.clone()).chain(terminal.map(String::from)).collect(),
+        path: steps
+            .iter()
+            .map(|s| s.node.clone())
+            .chain(terminal.map(String::from))
+            .collect(),
         committed,
         ledger_before: ledger.map(|l| l.before.clone()),
         ledger_after: ledger.map(|l| l.after.clone()),

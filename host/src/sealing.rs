@@ -1,0 +1,22 @@
+//! `host seal` as a library call: the snapshot crate's seal with this engine as the component inspector.
+//!
+//! Owns only the glue; the closure rules live in `sealed_snapshot::check` and `seal`.
+
+use std::path::Path;
+
+use sealed_engine::Engine;
+use sealed_snapshot::SnapshotError;
+use sealed_snapshot::seal::{ComponentImports, SealReport};
+
+/// Seals `source` into `out`, inspecting every component with `engine` (compiled, never run).
+pub fn seal(engine: &Engine, source: &Path, out: &Path) -> Result<SealReport, SnapshotError> {
+    let inspect = |bytes: &[u8]| -> Result<ComponentImports, String> {
+        let info = engine.inspect(bytes).map_err(|e| e.to_string())?;
+        Ok(ComponentImports {
+            imports: info.imports.iter().map(|i| i.name.clone()).collect(),
+            exports: info.exports.iter().map(|e| e.name.clone()).collect(),
+            problems: info.node_run_problem.into_iter().collect(),
+        })
+    };
+    sealed_snapshot::seal::seal(source, out, &inspect)
+}
