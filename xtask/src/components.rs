@@ -84,7 +84,11 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     ]
     .join("\x1f");
 
+    let target_override = TARGET_DIR_OVERRIDE.with(|t| t.borrow().clone());
     let mut cmd = cargo();
+    if let Some(t) = &target_override {
+        cmd.env("CARGO_TARGET_DIR", t);
+    }
     cmd.current_dir(root)
         .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
@@ -96,8 +100,8 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     eprintln!("xtask: building {} component crate(s) for {TARGET}", specs.len());
     crate::status(&mut cmd)?;
 
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
+    let target_dir = target_override
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
         .unwrap_or_else(|| root.join("target"));
     let core_dir = target_dir.join(TARGET).join(PROFILE);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -259,4 +263,63 @@ fn discover(root: &Path) -> Result<Vec<Spec>> {
     }
     specs.sort_by(|a, b| (a.corpus, &a.name).cmp(&(b.corpus, &b.name)));
     Ok(specs)
+}
+
+/// Reproducibility check: copies the working tree (tracked and untracked, not ignored) to another, deeper
+/// path, builds every component there from scratch with its own target directory, and requires
+/// byte-identical components. This is the "two builds, two checkout paths" proof behind every pin.
+pub fn repro_check(root: &Path, first: &[Built]) -> Result<()> {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .output()
+        .context("running git ls-files (the reproducibility check copies the checkout)")?;
+    if !out.status.success() {
+        bail!("git ls-files failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let copy_root = root.join("target").join("repro");
+    if copy_root.exists() {
+        std::fs::remove_dir_all(&copy_root).with_context(|| format!("clearing {}", copy_root.display()))?;
+    }
+    let checkout = copy_root.join("another").join("checkout path");
+    for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(rel).context("non-UTF-8 path in the checkout")?);
+        let (from, to) = (root.join(rel), checkout.join(rel));
+        if !from.is_file() {
+            continue; // deleted in the working tree but still in the index
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    // The copy gets its own target directory: a build from nothing, not a cache hit.
+    set_target_dir_override(Some(checkout.join("target")));
+    let second = build_all(&checkout, &["--out".to_string(), copy_root.join("out").display().to_string()]);
+    set_target_dir_override(None);
+    let second = second?;
+    let mut mismatches = Vec::new();
+    for a in first {
+        match second.iter().find(|b| b.name == a.name) {
+            Some(b) if b.sha256 == a.sha256 => {}
+            Some(b) => mismatches.push(format!("{}: {} here, {} from {}", a.name, a.sha256, b.sha256, checkout.display())),
+            None => mismatches.push(format!("{}: not built from the copy", a.name)),
+        }
+    }
+    if !mismatches.is_empty() {
+        bail!("components are not reproducible:\n  {}", mismatches.join("\n  "));
+    }
+    eprintln!("xtask: {} component(s) byte-identical from a second checkout path and a fresh target dir", first.len());
+    std::fs::remove_dir_all(&copy_root).ok();
+    Ok(())
+}
+
+/// Makes `build_all` build into `value` instead of the checkout's target directory (passed to the child
+/// cargo as CARGO_TARGET_DIR; the xtask's own environment is left alone).
+fn set_target_dir_override(value: Option<PathBuf>) {
+    TARGET_DIR_OVERRIDE.with(|t| *t.borrow_mut() = value);
+}
+
+thread_local! {
+    static TARGET_DIR_OVERRIDE: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
 }

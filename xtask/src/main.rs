@@ -27,14 +27,19 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
         Some("seal-examples") => seal_examples(),
+        Some("repro") => {
+            let root = workspace_root();
+            components::build_all(&root, &[]).and_then(|b| components::repro_check(&root, &b))
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  build-components [--out DIR] [--check-pins]   build every component reproducibly\n  \
-                 test [--no-clippy]                            the full test suite (what CI runs)\n  \
+                 test [--no-clippy] [--no-repro]               the full test suite (what CI runs)\n  \
                  ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
-                 seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources"
+                 seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
+                 repro                                         build the components again from another path, compare bytes"
             );
             return ExitCode::from(2);
         }
@@ -119,9 +124,16 @@ fn test(args: &[String]) -> Result<()> {
     run("cargo fmt --check", &mut || {
         status(cargo().args(["fmt", "--all", "--check"]).current_dir(&root))
     });
-    let built = run("build components (reproducible, import-checked)", &mut || {
-        components::build_all(&root, &[]).map(|_| ())
+    let mut first_build = Vec::new();
+    let built = run("build components (import-checked)", &mut || {
+        first_build = components::build_all(&root, &[])?;
+        Ok(())
     });
+    if built && !args.iter().any(|a| a == "--no-repro") {
+        run("components reproducible from a second checkout path", &mut || {
+            components::repro_check(&root, &first_build)
+        });
+    }
     if built {
         run("cargo test --workspace", &mut || {
             status(
@@ -178,7 +190,14 @@ fn seal_examples() -> Result<()> {
     let built = components::build_all(&root, &[])?;
     let pins: std::collections::BTreeMap<&str, &str> =
         built.iter().map(|b| (b.name.as_str(), b.sha256.as_str())).collect();
-    let host = |args: &[&str]| status(cargo().current_dir(&root).args(["run", "--locked", "-q", "-p", "sealed-host", "--"]).args(args));
+    let host = |args: &[&str]| {
+        status(
+            cargo()
+                .current_dir(&root)
+                .args(["run", "--locked", "-q", "-p", "sealed-host", "--"])
+                .args(args),
+        )
+    };
 
     let key = match std::env::var_os("SEALED_SNAPSHOT_KEY") {
         Some(k) => PathBuf::from(k),
@@ -209,7 +228,9 @@ fn seal_examples() -> Result<()> {
         let mut source: serde_json::Value = serde_json::from_slice(&std::fs::read(&source_path)?)?;
         if let Some(comps) = source.get_mut("components").and_then(|c| c.as_object_mut()) {
             for (name, decl) in comps.iter_mut() {
-                let pin = pins.get(name.as_str()).with_context(|| format!("{}: no built component {name}", source_path.display()))?;
+                let pin = pins
+                    .get(name.as_str())
+                    .with_context(|| format!("{}: no built component {name}", source_path.display()))?;
                 decl["sha256"] = serde_json::Value::String(pin.to_string());
             }
         }
