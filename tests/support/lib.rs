@@ -1,1 +1,5 @@
 //! Shared helpers for the end-to-end tests.
+
+/// The fail-closed harness (sandbox and refusal tests): built components, one-node seals, seeded data
+/// roots, store fingerprints and the assertions every failure test makes.
+pub mod harness;
