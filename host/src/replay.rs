@@ -189,7 +189,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                 .ok_or_else(|| Failure::new("COMPONENT_MISSING", format!("node {name} pins a missing component")))
                 .and_then(|c| {
                     engine
-                        .prepare(c, world, &task.grants)
+                        .prepare_node(c, world, &task.grants, &task.limits)
                         .map_err(|e| Failure::new(e.code(), e.to_string()))
                 });
             match result {
