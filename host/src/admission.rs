@@ -1,10 +1,49 @@
 //! Admission: a payload must satisfy its workflow's JSON Schema before any node runs.
 //!
 //! Owns payload validation only; it must never alter the payload (no defaults filled in, no coercion),
-//! because the trace records the payload exactly as admitted.
+//! because the trace records the payload exactly as admitted. It also owns the nesting limit of the JSON
+//! values a run records ([`MAX_JSON_DEPTH`]), checked before anything recurses into them.
 
 use sealed_trace::SchemaViolation;
 use serde_json::Value;
+
+/// How deeply arrays and objects may nest in a payload or in a node's output (a scalar is depth 0, `[]`
+/// is depth 1).
+///
+/// Why a limit at all: everything downstream recurses into these values (the schema validator, canonical
+/// JSON, `Clone`, `Drop`), so an inline payload built 10 000 levels deep would overflow the stack. Why 64:
+/// the trace embeds a payload or an output one level below its line object and the trace reader (like
+/// the guest SDK reading a node input, one level below the input object) uses serde_json's limit of 127
+/// levels, so a file payload nested 127 levels, which serde_json reads, would leave a trace that no
+/// verifier can read. 64 is far beyond any real workflow document and well inside every reader's limit.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether `value` nests arrays/objects more than `limit` levels deep.
+///
+/// Iterative, and it stops at the first container deeper than `limit`: a hostile value of any depth
+/// costs at most one visit per node and never the call stack.
+pub fn depth_exceeds(value: &Value, limit: usize) -> bool {
+    // (value, its nesting level if it is a container)
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((v, level)) = stack.pop() {
+        match v {
+            Value::Array(items) => {
+                if level > limit {
+                    return true;
+                }
+                stack.extend(items.iter().map(|c| (c, level + 1)));
+            }
+            Value::Object(members) => {
+                if level > limit {
+                    return true;
+                }
+                stack.extend(members.values().map(|c| (c, level + 1)));
+            }
+            _ => {}
+        }
+    }
+    false
+}
 
 /// Validates `payload` against `schema`. An invalid schema is reported as a violation at the schema root
 /// (the seal refuses such schemas, so this only happens with a hand-made manifest).
@@ -38,6 +77,59 @@ pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `[[[...]]]` nested `depth` levels, built and (in [`dismantle`]) torn down without recursion.
+    fn nested(depth: usize) -> Value {
+        let mut v = Value::Null;
+        for _ in 0..depth {
+            v = Value::Array(vec![v]);
+        }
+        v
+    }
+
+    /// Drops a deep value one level at a time (the derived `Drop` would recurse once per level).
+    fn dismantle(mut v: Value) {
+        while let Value::Array(mut items) = v {
+            v = items.pop().unwrap_or(Value::Null);
+        }
+    }
+
+    #[test]
+    fn depth_is_counted_in_levels_of_arrays_and_objects() {
+        assert!(!depth_exceeds(&json!(1), 0));
+        assert!(depth_exceeds(&json!([]), 0));
+        assert!(!depth_exceeds(&json!([]), 1));
+        assert!(!depth_exceeds(&json!({"a": [1, {"b": 2}], "c": []}), 3));
+        assert!(depth_exceeds(&json!({"a": [1, {"b": 2}], "c": []}), 2));
+        // The deepest branch counts, wherever it is.
+        assert!(depth_exceeds(&json!([1, 2, [3, [4, [5]]], 6]), 3));
+        assert!(!depth_exceeds(&nested(MAX_JSON_DEPTH), MAX_JSON_DEPTH));
+        assert!(depth_exceeds(&nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH));
+    }
+
+    /// 10 000 levels: refused without touching the stack (a recursive walk would overflow here).
+    #[test]
+    fn a_ten_thousand_level_value_is_measured_without_recursion() {
+        let deep = nested(10_000);
+        assert!(depth_exceeds(&deep, MAX_JSON_DEPTH));
+        dismantle(deep);
+    }
+
+    /// At the limit, admission (with a schema that descends every level) and canonical JSON both work
+    /// on a test thread's small stack.
+    #[test]
+    fn admission_and_canonical_json_handle_a_payload_at_the_limit() {
+        let payload = nested(MAX_JSON_DEPTH);
+        let schema = json!({"$defs": {"n": {"type": ["array", "null"], "items": {"$ref": "#/$defs/n"}}},
+                            "$ref": "#/$defs/n"});
+        assert!(check(&schema, &payload).is_empty());
+        let bad = json!({"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"});
+        let v = check(&bad, &payload);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].instance_path, "/0".repeat(MAX_JSON_DEPTH));
+        let bytes = sealed_snapshot::canonical::to_vec(&payload).unwrap();
+        assert_eq!(bytes.len(), 2 * MAX_JSON_DEPTH + 4);
+    }
 
     #[test]
     fn a_valid_payload_has_no_violations() {

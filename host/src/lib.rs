@@ -5,9 +5,13 @@
 //! and no workflow logic of its own.
 
 pub mod admission;
+pub mod completions;
+pub mod examine;
 pub mod failure;
+pub mod inspect;
 pub mod keys;
 pub mod output;
+pub mod progress;
 pub mod replay;
 pub mod run;
 pub mod sealing;

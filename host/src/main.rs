@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use sealed_host::output::Envelope;
 use sealed_host::{EndKind, Failure, PayloadSource, RunReport, RunRequest, TrustPolicy};
 use serde_json::json;
@@ -111,6 +111,42 @@ enum Command {
         #[arg(long)]
         sign: Option<PathBuf>,
     },
+    /// Tell the story of one run from its trace: path node by node (outcome, fuel, storage effects), where
+    /// and why it failed, and what to change. Verifies the trace's hash chain first; changes nothing.
+    ///
+    /// With --json, `ok` says whether the trace could be examined; the run's own status is in `data`.
+    /// Exit codes: 0 examined; 1 the trace (or snapshot) could not be read or does not verify.
+    Examine {
+        /// The run's trace: <run-dir>/<run-id>.jsonl.
+        trace: PathBuf,
+        /// The sealed snapshot the run used: adds component names, budgets and grant-merged hints.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// Also (re)write the run's report beside the trace: <run-id>.md and <run-id>.png (the whole
+        /// workflow with --snapshot, else the path taken).
+        #[arg(long)]
+        render: bool,
+    },
+    /// Show what a sealed snapshot contains (workflows, nodes, components with their real imports, grants,
+    /// budgets), or with --component whether a component file would be accepted at a CT or a CS node.
+    Inspect {
+        /// Sealed snapshot directory.
+        #[arg(required_unless_present = "component", conflicts_with = "component")]
+        snapshot: Option<PathBuf>,
+        /// A component file (.wasm) to inspect instead of a snapshot.
+        #[arg(long)]
+        component: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: sealed_host::completions::Shell,
+    },
+    /// Print the man page (roff) to stdout: `host man | man -l -`.
+    Man {
+        /// A subcommand's own page (e.g. `run`), with all its options.
+        subcommand: Option<String>,
+    },
     /// Run the demo: the register-actor example twice (the second finds the actor registered), then an
     /// invalid payload, then the branching example. Uses the committed snapshots; needs no other input.
     Demo {
@@ -200,6 +236,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify { trace, trust, snapshot } => verify(&trace, &trust, snapshot.as_deref(), cli.json),
         Command::Replay { trace, snapshot } => replay(&trace, &snapshot, cli.json),
         Command::Demo { snapshots, data_root } => demo(snapshots, data_root, cli.json),
+        Command::Examine {
+            trace,
+            snapshot,
+            render,
+        } => examine(&trace, snapshot.as_deref(), render, cli.json),
+        Command::Inspect { snapshot, component } => inspect(snapshot.as_deref(), component.as_deref(), cli.json),
+        Command::Completions { shell } => {
+            sealed_host::completions::completions(Cli::command(), shell, &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man { subcommand } => {
+            sealed_host::completions::man(Cli::command(), subcommand.as_deref(), &mut std::io::stdout())
+                .map_err(|e| anyhow::anyhow!(e))?;
+            Ok(0)
+        }
     }
 }
 
@@ -412,7 +463,20 @@ fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyh
         Ok(k) => k,
         Err(e) => return Ok(fail(&Failure::new(e.code(), e.to_string()), json_mode)),
     };
-    match sealed_host::sealing::seal(&engine, source, out) {
+    // One step per component (compiling each is the slow part); the count is read from the source, and a
+    // source that does not parse gets no bar (seal reports why).
+    let count = std::fs::read(source)
+        .ok()
+        .and_then(|b| sealed_snapshot::source::parse(&b).ok())
+        .map_or(0, |s| s.components.len());
+    let progress = if count > 1 {
+        sealed_host::progress::Progress::new(count as u64, "sealing")
+    } else {
+        sealed_host::progress::Progress::hidden()
+    };
+    let sealed = sealed_host::sealing::seal_observed(&engine, source, out, &|| progress.inc(1));
+    progress.finish();
+    match sealed {
         Ok(report) => {
             if let Some(key) = &key
                 && let Err(e) = sealed_attest::sign_snapshot(out, key)
@@ -583,4 +647,72 @@ fn demo(snapshots: Option<PathBuf>, data_root: Option<PathBuf>, json_mode: bool)
         );
     }
     Ok(if as_expected { 0 } else { 1 })
+}
+
+fn examine(trace: &Path, snapshot: Option<&Path>, render: bool, json_mode: bool) -> anyhow::Result<u8> {
+    let examined = sealed_host::examine::examine(trace, snapshot).and_then(|account| {
+        let files = if render {
+            Some(sealed_host::examine::render(trace, snapshot)?)
+        } else {
+            None
+        };
+        Ok((account, files))
+    });
+    match examined {
+        Ok((account, files)) => {
+            if json_mode {
+                let mut data = serde_json::to_value(&account)?;
+                if let (Some((md, png)), Some(obj)) = (&files, data.as_object_mut()) {
+                    obj.insert("report".into(), json!({"markdown": md, "png": png}));
+                }
+                println!("{}", Envelope::success(data).to_json_line());
+            } else {
+                print!("{}", sealed_host::examine::to_text(&account));
+                if let Some((md, png)) = files {
+                    println!("  report: {}  {}", md.display(), png.display());
+                }
+            }
+            Ok(0)
+        }
+        Err(f) => {
+            fail(&f, json_mode);
+            Ok(1)
+        }
+    }
+}
+
+fn inspect(snapshot: Option<&Path>, component: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
+    let engine =
+        sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")?;
+    let result = match (snapshot, component) {
+        (_, Some(file)) => sealed_host::inspect::inspect_component(&engine, file).and_then(|r| {
+            let text = sealed_host::inspect::component_text(&r);
+            Ok((
+                serde_json::to_value(&r).map_err(|e| Failure::new("OUTPUT_ENCODE", e.to_string()))?,
+                text,
+            ))
+        }),
+        (Some(dir), None) => sealed_host::inspect::inspect_snapshot(&engine, dir).and_then(|r| {
+            let text = sealed_host::inspect::snapshot_text(&r);
+            Ok((
+                serde_json::to_value(&r).map_err(|e| Failure::new("OUTPUT_ENCODE", e.to_string()))?,
+                text,
+            ))
+        }),
+        (None, None) => anyhow::bail!("give a snapshot directory or --component FILE"),
+    };
+    match result {
+        Ok((data, text)) => {
+            if json_mode {
+                println!("{}", Envelope::success(data).to_json_line());
+            } else {
+                print!("{text}");
+            }
+            Ok(0)
+        }
+        Err(f) => {
+            fail(&f, json_mode);
+            Ok(1)
+        }
+    }
 }

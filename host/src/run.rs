@@ -396,7 +396,13 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
 
     // Execute inside one store transaction.
     let t = Instant::now();
-    let store = match Store::open(&req.data_root) {
+    // SEALED_BUSY_WAIT_MS: how long a run waits for another run's write lock before STORE_BUSY (ops
+    // tuning, and the busy-store test); unset or not a whole number keeps the store's default.
+    let busy_wait = std::env::var("SEALED_BUSY_WAIT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(sealed_store::DEFAULT_BUSY_WAIT, std::time::Duration::from_millis);
+    let store = match Store::open_with(&req.data_root, sealed_store::StoreOptions { busy_wait }) {
         Ok(s) => s,
         Err(e) => {
             let f = Failure::new(e.code(), e.to_string()).nondeterministic();
@@ -548,18 +554,32 @@ fn consume_run_id(data_root: &Path, run_id: &str) -> Result<(), Failure> {
     }
 }
 
+/// Reads the payload and refuses one nested deeper than [`crate::admission::MAX_JSON_DEPTH`] before
+/// anything recurses into it (the clone below, the trace's `run_start`, admission).
 fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
+    use crate::admission::{MAX_JSON_DEPTH, depth_exceeds};
+    let too_deep = || {
+        Failure::new(
+            "PAYLOAD_INVALID",
+            format!("payload nests arrays/objects deeper than {MAX_JSON_DEPTH} levels"),
+        )
+    };
     match src {
+        PayloadSource::Inline(v) if depth_exceeds(v, MAX_JSON_DEPTH) => Err(too_deep()),
         PayloadSource::Inline(v) => Ok(v.clone()),
         PayloadSource::File(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
-            serde_json::from_slice(&bytes).map_err(|e| {
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 Failure::new(
                     "PAYLOAD_INVALID",
                     format!("payload {} is not JSON: {e}", path.display()),
                 )
-            })
+            })?;
+            if depth_exceeds(&value, MAX_JSON_DEPTH) {
+                return Err(too_deep());
+            }
+            Ok(value)
         }
     }
 }
@@ -702,6 +722,16 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
 
         let result: Result<(String, Value), Failure> = match inv.result {
             Ok(out) => match serde_json::from_str::<Value>(&out.output) {
+                // Same limit as a payload: the trace embeds the output one level down, and later nodes
+                // read it as input; serde_json alone would let 127 levels through.
+                Ok(v) if crate::admission::depth_exceeds(&v, crate::admission::MAX_JSON_DEPTH) => Err(Failure::new(
+                    "OUTPUT_NOT_JSON",
+                    format!(
+                        "output of {node} nests arrays/objects deeper than {} levels",
+                        crate::admission::MAX_JSON_DEPTH
+                    ),
+                )
+                .at(node)),
                 Ok(v) => Ok((out.outcome, v)),
                 Err(e) => Err(Failure::new("OUTPUT_NOT_JSON", format!("output of {node} is not JSON: {e}")).at(node)),
             },

@@ -10,8 +10,21 @@ use sealed_snapshot::seal::{ComponentImports, SealReport};
 
 /// Seals `source` into `out`, inspecting every component with `engine` (compiled, never run).
 pub fn seal(engine: &Engine, source: &Path, out: &Path) -> Result<SealReport, SnapshotError> {
+    seal_observed(engine, source, out, &|| {})
+}
+
+/// [`seal`], calling `on_component` after each component is inspected (compiling a component is the slow
+/// part of sealing; the CLI drives a progress bar with it).
+pub fn seal_observed(
+    engine: &Engine,
+    source: &Path,
+    out: &Path,
+    on_component: &dyn Fn(),
+) -> Result<SealReport, SnapshotError> {
     let inspect = |bytes: &[u8]| -> Result<ComponentImports, String> {
-        let info = engine.inspect(bytes).map_err(|e| e.to_string())?;
+        let info = engine.inspect(bytes);
+        on_component();
+        let info = info.map_err(|e| e.to_string())?;
         Ok(ComponentImports {
             imports: info.imports.iter().map(|i| i.name.clone()).collect(),
             exports: info.exports.iter().map(|e| e.name.clone()).collect(),

@@ -6,7 +6,7 @@
 //! facts (the admission errors, the refused storage call, the budget in force), never guessed.
 
 use sealed_capability::{InsertOutcome, StorageError, StorageResponse};
-use sealed_snapshot::{Binding, Interface, Limits, Manifest, Node, Op, Workflow};
+use sealed_snapshot::{Interface, Limits, Manifest, Node, Op, Workflow};
 use sealed_trace::{NodeRecord, TraceEvent, VerifiedTrace};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -187,8 +187,12 @@ pub enum Fix {
 /// the trace records) the account also names components and budgets, and grant hints merge with the
 /// node's existing grants.
 pub fn account(trace: &VerifiedTrace, manifest: Option<&Manifest>) -> Result<Account, ReportError> {
-    let start = trace.run_start().ok_or_else(|| ReportError::Render("the trace has no run_start".into()))?;
-    let end = trace.run_end().ok_or_else(|| ReportError::Render("the trace has no run_end".into()))?;
+    let start = trace
+        .run_start()
+        .ok_or_else(|| ReportError::Render("the trace has no run_start".into()))?;
+    let end = trace
+        .run_end()
+        .ok_or_else(|| ReportError::Render("the trace has no run_end".into()))?;
     let workflow = match manifest {
         Some(m) => matching_workflow(m, start.snapshot_digest.as_deref(), &start.workflow)?,
         None => None,
@@ -199,14 +203,23 @@ pub fn account(trace: &VerifiedTrace, manifest: Option<&Manifest>) -> Result<Acc
             errors: a
                 .errors
                 .iter()
-                .map(|v| FieldProblem {
-                    field: if v.instance_path.is_empty() {
-                        "/".into()
-                    } else {
-                        v.instance_path.clone()
-                    },
-                    keyword: v.schema_path.rsplit('/').next().unwrap_or_default().to_string(),
-                    message: v.message.clone(),
+                .map(|v| {
+                    let keyword = v.schema_path.rsplit('/').next().unwrap_or_default().to_string();
+                    // `required` is reported at the object that lacks the property; the field to fix is
+                    // the property itself, which the message names first: `"last_name" is a required ...`.
+                    let missing = (keyword == "required")
+                        .then(|| v.message.strip_prefix('"')?.split('"').next())
+                        .flatten();
+                    let field = match missing {
+                        Some(name) => format!("{}/{}", v.instance_path, name.replace('~', "~0").replace('/', "~1")),
+                        None if v.instance_path.is_empty() => "/".into(),
+                        None => v.instance_path.clone(),
+                    };
+                    FieldProblem {
+                        field,
+                        keyword,
+                        message: v.message.clone(),
+                    }
                 })
                 .collect(),
         }),
@@ -225,9 +238,18 @@ pub fn account(trace: &VerifiedTrace, manifest: Option<&Manifest>) -> Result<Acc
                 node: r.node.clone(),
                 kind: r.kind.clone(),
                 component: r.component.clone(),
-                component_name: manifest.and_then(|m| m.components.get(&r.component)).map(|c| c.name.clone()),
+                component_name: manifest
+                    .and_then(|m| m.components.get(&r.component))
+                    .map(|c| c.name.clone()),
                 outcome: r.outcome.clone(),
-                next: r.outcome.as_ref().and_then(|_| end.path.get(i + 1).cloned()),
+                // The node the outcome routed to: the next on the path, or — for the last node that ran —
+                // the node the run then failed at before it could run (e.g. INPUT_MISSING).
+                next: r.outcome.as_ref().and_then(|_| {
+                    end.path.get(i + 1).cloned().or_else(|| {
+                        let failed = end.error.as_ref()?.node.as_ref()?;
+                        (i + 1 == records.len() && failed != &r.node).then(|| failed.clone())
+                    })
+                }),
                 fuel_used: r.fuel_used,
                 fuel_limit: limits.map(|l| l.fuel),
                 storage: r.storage.iter().map(effect).collect(),
@@ -254,8 +276,18 @@ pub fn account(trace: &VerifiedTrace, manifest: Option<&Manifest>) -> Result<Acc
     };
 
     let failure = end.error.as_ref().map(|e| {
-        let failing = e.node.as_deref().and_then(|n| records.iter().rev().find(|r| r.node == n).copied());
-        let fix = fix_for(&e.code, &e.message, e.node.as_deref(), failing, admission.as_ref(), workflow);
+        let failing = e
+            .node
+            .as_deref()
+            .and_then(|n| records.iter().rev().find(|r| r.node == n).copied());
+        let fix = fix_for(
+            &e.code,
+            &e.message,
+            e.node.as_deref(),
+            failing,
+            admission.as_ref(),
+            workflow,
+        );
         FailureAccount {
             code: e.code.clone(),
             message: e.message.clone(),
@@ -337,7 +369,10 @@ fn effect(entry: &sealed_capability::JournalEntry) -> StorageEffect {
         label: req.label().to_string(),
         key: req.key().to_string(),
         result,
-        write: req.is_write() && entry.result.is_ok(),
+        // An insert that found the key taken wrote nothing.
+        write: req.is_write()
+            && entry.result.is_ok()
+            && !matches!(entry.result, Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists))),
         refused: entry.result.is_err(),
     }
 }
@@ -400,7 +435,11 @@ fn fix_for(
             );
             let mut ops: Vec<Op> = vec![op];
             if let Some(task) = workflow.and_then(|w| w.nodes.get(&node)).and_then(Node::task) {
-                for g in task.grants.iter().filter(|g| g.interface == interface && g.label == label) {
+                for g in task
+                    .grants
+                    .iter()
+                    .filter(|g| g.interface == interface && g.label == label)
+                {
                     ops.extend(g.ops.iter().copied());
                 }
             }
@@ -427,7 +466,7 @@ fn fix_for(
                 .skip(1)
                 .step_by(2)
                 .filter_map(|w| Interface::ALL.into_iter().find(|i| i.as_str() == w))
-                .next_back()?;
+                .last()?;
             Some(Fix::Grant {
                 node,
                 interface: interface.as_str().into(),
@@ -448,27 +487,37 @@ fn fix_for(
         "MEMORY_LIMIT" => budget("memory_bytes", limits.map(|l| l.memory_bytes), None),
         "WALL_CLOCK" => budget(
             "wall_clock_ms",
-            limits.map(|l| l.wall_clock_ms).or_else(|| number_after(message, "backstop of ")),
+            limits
+                .map(|l| l.wall_clock_ms)
+                .or_else(|| number_after(message, "backstop of ")),
             None,
         ),
         "OUTPUT_TOO_LARGE" => budget(
             "max_output_bytes",
-            limits.map(|l| l.max_output_bytes).or_else(|| number_after(message, "limit of ")),
+            limits
+                .map(|l| l.max_output_bytes)
+                .or_else(|| number_after(message, "limit of ")),
             number_after(message, "output is "),
         ),
         "INPUT_TOO_LARGE" => budget(
             "max_input_bytes",
-            limits.map(|l| l.max_input_bytes).or_else(|| number_after(message, "limit of ")),
+            limits
+                .map(|l| l.max_input_bytes)
+                .or_else(|| number_after(message, "limit of ")),
             number_after(message, "input is "),
         ),
         "STORAGE_LIMIT" if message.contains("storage calls") => budget(
             "max_storage_calls",
-            limits.map(|l| u64::from(l.max_storage_calls)).or_else(|| number_after(message, "more than ")),
+            limits
+                .map(|l| u64::from(l.max_storage_calls))
+                .or_else(|| number_after(message, "more than ")),
             record.map(|r| r.storage.len() as u64),
         ),
         "STORAGE_LIMIT" if message.contains("exceeds the limit") => budget(
             "max_value_bytes",
-            limits.map(|l| l.max_value_bytes).or_else(|| number_after(message, "limit of ")),
+            limits
+                .map(|l| l.max_value_bytes)
+                .or_else(|| number_after(message, "limit of ")),
             number_after(message, "value of "),
         ),
         "MAX_NODES_VISITED" => Some(Fix::Budget {
@@ -489,7 +538,10 @@ fn fix_for(
 fn hint_for_fix(fix: &Fix) -> String {
     match fix {
         Fix::Payload { fields } => {
-            let list: Vec<String> = fields.iter().map(|f| format!("`{}` ({})", f.field, f.keyword)).collect();
+            let list: Vec<String> = fields
+                .iter()
+                .map(|f| format!("`{}` ({})", f.field, f.keyword))
+                .collect();
             format!(
                 "the admission schema refused the payload: fix {} and submit it again",
                 list.join(", ")
@@ -538,19 +590,4 @@ fn hint_for_fix(fix: &Fix) -> String {
              the node's `next` (and to the component's declared `outcomes`), then re-seal"
         ),
     }
-}
-
-/// The input bindings of `node` as `field ← source` lines (for the Markdown report).
-pub(crate) fn binding_summary(workflow: &Workflow, node: &str) -> Vec<String> {
-    let Some(task) = workflow.nodes.get(node).and_then(Node::task) else {
-        return Vec::new();
-    };
-    task.inputs
-        .iter()
-        .map(|(field, b)| match b {
-            Binding::Path(p) if p.required => format!("{field} ← {}", p.path),
-            Binding::Path(p) => format!("{field} ← {} (optional)", p.path),
-            Binding::Const(c) => format!("{field} ← const {}", c.value),
-        })
-        .collect()
 }
