@@ -451,6 +451,9 @@ fn print_run(report: &RunReport, json_mode: bool) {
     if let Some(a) = &report.attestation {
         println!("  attestation: {}", a.display());
     }
+    for f in &report.report_files {
+        println!("  report: {}", f.display());
+    }
     for e in &report.evidence_errors {
         println!("  evidence error: {e}");
     }

@@ -117,6 +117,8 @@ pub struct RunReport {
     pub trace: Option<TraceSummary>,
     /// `<run-id>.intoto.jsonl`, the signed execution attestation.
     pub attestation: Option<PathBuf>,
+    /// `<run-id>.md` and `<run-id>.png` (the account of the run and the picture of its path).
+    pub report_files: Vec<PathBuf>,
     /// Problems writing evidence after the run ended (the run's own result is unaffected).
     pub evidence_errors: Vec<String>,
     pub run_dir: PathBuf,
@@ -213,6 +215,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let mut timing = Timing::new();
     let mut ctx = Ctx {
         run_key: req.run_key.clone(),
+        manifest: None,
         run_id: run_id.clone(),
         files,
         workflow: req.workflow.clone(),
@@ -270,6 +273,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         .append(&start(Some((&snapshot, &trust_label)), payload.as_ref().ok()))
         .map_err(trace_failure)?;
     let digest = Some(snapshot.digest().to_string());
+    ctx.manifest = Some(snapshot.manifest().clone());
 
     let Some(workflow) = snapshot.manifest().workflows.get(&req.workflow) else {
         let names: Vec<&String> = snapshot.manifest().workflows.keys().collect();
@@ -590,6 +594,8 @@ fn trace_failure(e: TraceError) -> Failure {
 
 struct Ctx {
     run_key: Arc<PrivateKey>,
+    /// The verified manifest, once there is one (for the report's graph).
+    manifest: Option<sealed_snapshot::Manifest>,
     run_id: String,
     files: RunFiles,
     workflow: String,
@@ -631,6 +637,14 @@ impl Ctx {
         // Evidence beside the trace. A failure here does not change what the run did (it is committed or
         // not already); it is reported, and `host verify` will fail on the missing file.
         let mut evidence_errors = Vec::new();
+        // The human account (Markdown) and the picture of the path (PNG), derived from the trace itself.
+        let report_files = match sealed_report::write_run_report(&summary.path, self.manifest.as_ref()) {
+            Ok((md, png)) => vec![md, png],
+            Err(e) => {
+                evidence_errors.push(format!("{}: {e}", e.code()));
+                Vec::new()
+            }
+        };
         let attestation =
             match sealed_attest::attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &self.run_key) {
                 Ok((_, path)) => Some(path),
@@ -660,6 +674,7 @@ impl Ctx {
             ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
             trace: Some(summary),
             attestation,
+            report_files,
             evidence_errors,
             run_dir: self.files.dir.clone(),
         })

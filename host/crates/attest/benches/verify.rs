@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use sealed_attest::{PrivateKey, PublicKey, RunAttestationInputs, Role, TrustRoot};
+use sealed_attest::{PrivateKey, PublicKey, Role, RunAttestationInputs, TrustRoot};
 use sealed_capability::{InsertOutcome, JournalEntry, StorageRequest, StorageResponse};
 use sealed_trace::*;
 use serde_json::json;
@@ -27,7 +27,11 @@ fn build(dir: &std::path::Path, nodes: usize) -> (std::path::PathBuf, u64) {
         host_version: "bench".into(),
     }))
     .expect("append");
-    w.append(&TraceEvent::Admission(Admission { ok: true, errors: vec![] })).expect("append");
+    w.append(&TraceEvent::Admission(Admission {
+        ok: true,
+        errors: vec![],
+    }))
+    .expect("append");
     for i in 0..nodes {
         w.append(&TraceEvent::Node(NodeRecord {
             node: format!("n{i}"),
@@ -55,7 +59,10 @@ fn build(dir: &std::path::Path, nodes: usize) -> (std::path::PathBuf, u64) {
         ok: true,
         terminal: Some("done".into()),
         error: None,
-        path: (0..nodes).map(|i| format!("n{i}")).chain(["done".to_string()]).collect(),
+        path: (0..nodes)
+            .map(|i| format!("n{i}"))
+            .chain(["done".to_string()])
+            .collect(),
         committed: false,
         ledger_before: None,
         ledger_after: None,
@@ -69,9 +76,16 @@ fn build(dir: &std::path::Path, nodes: usize) -> (std::path::PathBuf, u64) {
 
 fn main() {
     let key = PrivateKey::from_seed(&[7u8; 32], Role::RunSigner);
-    let public = PublicKey { keyid: key.keyid().to_string(), role: key.role(), key: key.verifying_key() };
+    let public = PublicKey {
+        keyid: key.keyid().to_string(),
+        role: key.role(),
+        key: key.verifying_key(),
+    };
     let trust = TrustRoot::from_keys(vec![public]).expect("trust");
-    println!("{:>10} {:>12} {:>10} {:>14} {:>10}", "lines", "trace bytes", "verify ms", "lines/s", "MB/s");
+    println!(
+        "{:>10} {:>12} {:>10} {:>14} {:>10}",
+        "lines", "trace bytes", "verify ms", "lines/s", "MB/s"
+    );
     for nodes in [1_000usize, 10_000, 100_000] {
         let dir = tempfile::tempdir().expect("tempdir");
         let (trace, bytes) = build(dir.path(), nodes);

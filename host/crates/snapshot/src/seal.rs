@@ -403,8 +403,9 @@ fn classify(out_dir: &Path) -> Result<Existing, SnapshotError> {
     }
     // A previous snapshot may carry its signature; re-sealing replaces the directory, so the stale
     // signature goes with it (it signed the old digest) and the new one must be signed again.
-    let expected: BTreeSet<String> =
-        [MANIFEST_FILE, DIGEST_FILE, COMPONENTS_DIR, crate::SIGNATURE_FILE].map(String::from).into();
+    let expected: BTreeSet<String> = [MANIFEST_FILE, DIGEST_FILE, COMPONENTS_DIR, crate::SIGNATURE_FILE]
+        .map(String::from)
+        .into();
     let not_a_snapshot = "it is not empty and is not a sealed snapshot";
     if !names.contains(MANIFEST_FILE) || !names.contains(DIGEST_FILE) || !names.is_subset(&expected) {
         return Err(refuse(out_dir, not_a_snapshot));

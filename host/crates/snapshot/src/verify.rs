@@ -162,6 +162,17 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), S
     if canonical != bytes {
         return Err(SnapshotError::NotCanonical);
     }
+    // Canonical JSON is not enough: serde also reads a struct from an array of its fields (`[null]` for
+    // `{"const": null}`) and fills `#[serde(default)]` fields that are absent, so other canonical byte
+    // strings (other digests) would parse to this same manifest. Accept only the bytes `seal` writes for
+    // it, so a manifest has exactly one byte form and one digest. (Found by tests/fuzz.rs.)
+    let reencoded = to_vec(&manifest).map_err(|e| SnapshotError::ManifestInvalid {
+        path: path.to_path_buf(),
+        detail: format!("cannot canonicalise: {e}"),
+    })?;
+    if reencoded != bytes {
+        return Err(SnapshotError::NotCanonical);
+    }
     crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
     Ok((manifest, sha256_hex(bytes)))
 }

@@ -106,11 +106,10 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<VerifiedTrace, ChainError> {
         }
         let event: TraceEvent = serde_json::from_value(value).map_err(|e| err(n, "type", e.to_string()))?;
         match (&event, i) {
-            (TraceEvent::RunStart(s), 0) => {
-                if s.format != FORMAT {
-                    return Err(err(n, "format", format!("unknown trace format {:?}", s.format)));
-                }
+            (TraceEvent::RunStart(s), 0) if s.format != FORMAT => {
+                return Err(err(n, "format", format!("unknown trace format {:?}", s.format)));
             }
+            (TraceEvent::RunStart(_), 0) => {}
             (TraceEvent::RunStart(_), _) => return Err(err(n, "type", "run_start after the first line")),
             (_, 0) => return Err(err(n, "type", "the first line must be run_start")),
             (TraceEvent::RunEnd(_), j) if j + 1 != count => {

@@ -56,14 +56,20 @@ fn hex64() -> impl Strategy<Value = String> {
 }
 
 fn error_info() -> impl Strategy<Value = Option<ErrorInfo>> {
-    proptest::option::of(("[A-Z_]{1,20}", "\\PC{0,20}", proptest::option::of("[a-z_]{1,8}"), any::<bool>()).prop_map(
-        |(code, message, node, deterministic)| ErrorInfo {
-            code,
-            message,
-            node,
-            deterministic,
-        },
-    ))
+    proptest::option::of(
+        (
+            "[A-Z_]{1,20}",
+            "\\PC{0,20}",
+            proptest::option::of("[a-z_]{1,8}"),
+            any::<bool>(),
+        )
+            .prop_map(|(code, message, node, deterministic)| ErrorInfo {
+                code,
+                message,
+                node,
+                deterministic,
+            }),
+    )
 }
 
 fn run_start() -> impl Strategy<Value = TraceEvent> {
@@ -170,8 +176,14 @@ fn canon(e: &TraceEvent) -> Vec<u8> {
     serde_jcs::to_vec(e).unwrap()
 }
 
-/// A fixed, realistic trace (the one of tests/chain.rs plus a failing node) to mutate.
-fn sample() -> (Vec<u8>, TraceSummary) {
+/// A fixed, realistic trace (the one of tests/chain.rs plus a failing node) to mutate. Written once per
+/// process: the writer fsyncs, which would otherwise dominate every case.
+fn sample() -> &'static (Vec<u8>, TraceSummary) {
+    static SAMPLE: std::sync::OnceLock<(Vec<u8>, TraceSummary)> = std::sync::OnceLock::new();
+    SAMPLE.get_or_init(write_sample)
+}
+
+fn write_sample() -> (Vec<u8>, TraceSummary) {
     write(&[
         TraceEvent::RunStart(RunStart {
             format: FORMAT.into(),
@@ -274,7 +286,7 @@ fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
 }
 
 proptest! {
-    #![proptest_config(config(2000))]
+    #![proptest_config(config(5000))]
 
     /// Arbitrary bytes, and arbitrary lines of JSON-ish text, never make the reader panic.
     #[test]
@@ -294,7 +306,8 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    // Each case writes (and fsyncs) a file.
+    #![proptest_config(config(200))]
 
     /// What the writer writes, the reader reads back unchanged, with the writer's chain head.
     #[test]
@@ -307,6 +320,10 @@ proptest! {
             prop_assert_eq!(canon(&line.event), canon(event));
         }
     }
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
 
     /// Any single-byte replacement of a valid trace is caught: the reader refuses it, or (if it still
     /// verifies) the chain head differs, so a signed head would no longer match.
@@ -318,7 +335,7 @@ proptest! {
         let mut t = bytes.clone();
         t[i] = byte;
         if let Ok(v) = parse_and_verify(&t) {
-            prop_assert_ne!(v.chain_head, summary.chain_head, "change at byte {} went unnoticed", i);
+            prop_assert_ne!(&v.chain_head, &summary.chain_head, "change at byte {} went unnoticed", i);
         }
     }
 
@@ -332,14 +349,14 @@ proptest! {
             apply(&mut t, e);
         }
         if let Ok(v) = parse_and_verify(&t) {
-            prop_assert!(t == bytes || v.chain_head != summary.chain_head);
+            prop_assert!(t == *bytes || v.chain_head != summary.chain_head);
         }
     }
 
     /// Dropping or duplicating a whole line is refused (seq or prev breaks), never accepted.
     #[test]
     fn dropping_or_duplicating_a_line_is_refused(at in any::<prop::sample::Index>(), dup in any::<bool>()) {
-        let (bytes, _) = sample();
+        let bytes = &sample().0;
         let mut lines: Vec<&[u8]> = bytes[..bytes.len() - 1].split(|b| *b == b'\n').collect();
         let i = at.index(lines.len());
         if dup {
@@ -361,7 +378,10 @@ fn nested_text(depth: usize) -> String {
 /// reader never recurses into them, so no stack overflow).
 #[test]
 fn ten_thousand_nested_arrays_are_a_typed_error() {
-    let line = format!("{{\"payload\":{},\"prev\":\"{GENESIS}\",\"seq\":0}}\n", nested_text(10_000));
+    let line = format!(
+        "{{\"payload\":{},\"prev\":\"{GENESIS}\",\"seq\":0}}\n",
+        nested_text(10_000)
+    );
     let e = parse_and_verify(line.as_bytes()).unwrap_err();
     assert_eq!((e.line, e.field.as_str()), (1, "line"), "{e}");
     assert!(e.detail.contains("recursion limit"), "{e}");

@@ -1,0 +1,328 @@
+//! The `host` binary's operator commands, end to end through the command line: `examine` (text and
+//! `--json`, exit codes), `inspect`, `completions`, `man`, and the progress bar (drawn on a terminal,
+//! absent when piped).
+//!
+//! Runs are made with `host run` / `host seal` themselves. Needs the components built
+//! (`cargo xtask build-components`); the terminal test needs `script` from util-linux.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const HOST: &str = env!("CARGO_BIN_EXE_host");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(HOST)
+        .args(args)
+        .env_remove("SEALED_NO_PROGRESS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// The single `--json` line of a command.
+fn envelope(o: &Output) -> Value {
+    let text = stdout(o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "--json prints exactly one line: {text}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `host --json run` on a committed (signed) example; returns the envelope.
+fn run_example(data_root: &Path, snapshot: &str, wf: &str, payload: &str) -> (i32, Value) {
+    let dir = root().join("snapshots").join(snapshot);
+    let o = host(&[
+        "--json",
+        "run",
+        "--snapshot",
+        s(&dir.join("sealed")),
+        "--wf",
+        wf,
+        "--payload",
+        s(&dir.join("payloads").join(payload)),
+        "--data-root",
+        s(data_root),
+        "--trust",
+        s(&root().join("snapshots/trust.json")),
+    ]);
+    (code(&o), envelope(&o))
+}
+
+fn trace_of(env: &Value) -> PathBuf {
+    PathBuf::from(
+        env["data"]["trace"]["path"]
+            .as_str()
+            .expect("the run reports its trace path"),
+    )
+}
+
+#[test]
+fn examine_a_successful_run_as_text_and_json() {
+    let data = tempfile::tempdir().unwrap();
+    let (exit, run) = run_example(data.path(), "register-actor", "register_actor", "valid.json");
+    assert_eq!(exit, 0, "{run}");
+    let trace = trace_of(&run);
+    let snapshot = root().join("snapshots/register-actor/sealed");
+
+    let o = host(&["examine", s(&trace), "--snapshot", s(&snapshot)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    assert!(text.contains("status REGISTERED (succeeded), committed"), "{text}");
+    assert!(text.contains("1. make_id") && text.contains("generate-id"), "{text}");
+    assert!(
+        o.stderr.is_empty(),
+        "nothing on stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let o = host(&["--json", "examine", s(&trace), "--snapshot", s(&snapshot)]);
+    assert_eq!(code(&o), 0);
+    let env = envelope(&o);
+    assert_eq!((env["ok"].clone(), env["error"].clone()), (json!(true), Value::Null));
+    assert_eq!(env["data"]["status"], "REGISTERED");
+    assert_eq!(env["data"]["run_id"], run["data"]["run_id"]);
+    assert_eq!(env["data"]["path"][0]["component_name"], "generate-id");
+}
+
+#[test]
+fn examine_a_failed_and_a_rejected_run() {
+    let work = tempfile::tempdir().unwrap();
+    // A one-node source whose node may burn only 1000 fuel.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(root().join("target/components/index.json")).unwrap()).unwrap();
+    let gen_id = &index["generate-id"];
+    let source = json!({
+        "format": "sealed-source/v1",
+        "name": "tiny-fuel",
+        "defaults": { "limits": { "fuel": 1000 } },
+        "components": { "generate-id": {
+            "wasm": root().join("target/components/generate-id.wasm"),
+            "sha256": gen_id["sha256"], "world": "transform", "outcomes": gen_id["outcomes"] } },
+        "workflows": { "make": {
+            "entry": "make_id", "admission": { "type": "object" }, "max_nodes_visited": 5,
+            "nodes": {
+                "make_id": { "kind": "CT", "component": "generate-id", "inputs": { "data": "$.payload.name" },
+                             "next": { "SUCCESS": "done", "VIOLATION": "done" } },
+                "done": { "kind": "terminal", "status": "DONE", "ok": true } } } }
+    });
+    let src = work.path().join("source.json");
+    std::fs::write(&src, serde_json::to_vec(&source).unwrap()).unwrap();
+    let sealed = work.path().join("sealed");
+    let o = host(&["seal", s(&src), "--out", s(&sealed)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let payload = work.path().join("payload.json");
+    std::fs::write(&payload, br#"{"name": "x"}"#).unwrap();
+    let data = work.path().join("data");
+    let o = host(&[
+        "--json",
+        "run",
+        "--snapshot",
+        s(&sealed),
+        "--wf",
+        "make",
+        "--payload",
+        s(&payload),
+        "--data-root",
+        s(&data),
+        "--insecure-allow-unsigned-snapshot",
+    ]);
+    assert_eq!(code(&o), 4, "a failed run exits 4");
+    let run = envelope(&o);
+    assert_eq!(run["error"]["code"], "FUEL_EXHAUSTED");
+
+    // Examining succeeds (ok: true, exit 0); the run's failure is in the data.
+    let o = host(&["--json", "examine", s(&trace_of(&run)), "--snapshot", s(&sealed)]);
+    assert_eq!(code(&o), 0);
+    let env = envelope(&o);
+    assert_eq!(env["ok"], true);
+    let d = &env["data"];
+    assert_eq!((d["ok"].clone(), d["end"].clone()), (json!(false), json!("failed")));
+    assert_eq!(d["failure"]["code"], "FUEL_EXHAUSTED");
+    assert_eq!(d["failure"]["node"], "make_id");
+    assert_eq!(
+        d["failure"]["fix"],
+        json!({"kind": "budget", "node": "make_id", "limit": "fuel", "value": 1000, "used": d["path"][0]["fuel_used"]})
+    );
+    let o = host(&["examine", s(&trace_of(&run))]);
+    let text = stdout(&o);
+    assert!(text.contains("failure FUEL_EXHAUSTED at node make_id"), "{text}");
+    assert!(
+        text.contains("hint: node `make_id` hit its budget `limits.fuel` (now 1000)"),
+        "{text}"
+    );
+
+    // Rejected by the admission schema.
+    let (exit, run) = run_example(&data, "register-actor", "register_actor", "invalid.json");
+    assert_eq!(exit, 3);
+    let o = host(&["--json", "examine", s(&trace_of(&run))]);
+    let d = envelope(&o)["data"].clone();
+    assert_eq!(d["end"], "rejected");
+    assert_eq!(d["failure"]["fix"]["kind"], "payload");
+    let fields: Vec<&str> = d["failure"]["fix"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"/actor/last_name") && fields.contains(&"/actor/email"),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn examine_refuses_a_tampered_trace() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, run) = run_example(data.path(), "review-claim", "review_claim", "small.json");
+    let trace = trace_of(&run);
+    // The first line (run_start, with the payload) is edited: the next line's `prev` no longer matches.
+    // (An edit of the last line is caught by the attestation's signature over the chain head: `host verify`.)
+    let text = std::fs::read_to_string(&trace)
+        .unwrap()
+        .replacen("CL-0001", "CL-0002", 1);
+    std::fs::write(&trace, text).unwrap();
+    let o = host(&["--json", "examine", s(&trace)]);
+    assert_eq!(code(&o), 1);
+    let env = envelope(&o);
+    assert_eq!(env["ok"], false);
+    assert_eq!(env["error"]["code"], "TRACE_INVALID");
+    let o = host(&["examine", s(&trace)]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("TRACE_INVALID"));
+}
+
+#[test]
+fn examine_render_writes_the_report_beside_the_trace() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, run) = run_example(data.path(), "review-claim", "review_claim", "large.json");
+    let trace = trace_of(&run);
+    let snapshot = root().join("snapshots/review-claim/sealed");
+    let o = host(&["--json", "examine", s(&trace), "--snapshot", s(&snapshot), "--render"]);
+    assert_eq!(code(&o), 0);
+    let env = envelope(&o);
+    let png = PathBuf::from(env["data"]["report"]["png"].as_str().unwrap());
+    let md = PathBuf::from(env["data"]["report"]["markdown"].as_str().unwrap());
+    assert_eq!(png, trace.with_extension("png"));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(std::fs::read_to_string(md).unwrap().contains("**ESCALATED**"));
+}
+
+#[test]
+fn inspect_a_snapshot_and_a_component() {
+    let snapshot = root().join("snapshots/review-claim/sealed");
+    let o = host(&["inspect", s(&snapshot)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    assert!(text.contains("snapshot review-claim"), "{text}");
+    assert!(text.contains("grant: registry \"approved-claims\" [insert]"), "{text}");
+    assert!(
+        text.contains("imports: sealed:capability/types@0.1.0, sealed:capability/events@0.1.0"),
+        "{text}"
+    );
+    // Piped: no progress bar, nothing on stderr.
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = host(&["--json", "inspect", s(&snapshot)]);
+    let env = envelope(&o);
+    assert_eq!(env["data"]["components"].as_array().unwrap().len(), 6);
+    assert_eq!(env["data"]["workflows"][0]["name"], "review_claim");
+
+    let o = host(&[
+        "--json",
+        "inspect",
+        "--component",
+        s(&root().join("target/components/event-append.wasm")),
+    ]);
+    let d = envelope(&o)["data"].clone();
+    assert_eq!(d["ct"]["accepted"], false);
+    assert_eq!(d["cs"]["accepted"], true);
+    assert_eq!(d["cs"]["needs_grants_on"], json!(["events"]));
+    assert_eq!(d["info"]["world"], "side-effect");
+
+    // Neither a snapshot nor --component: a usage error.
+    assert_eq!(code(&host(&["inspect"])), 2);
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = host(&["completions", shell]);
+        assert_eq!(code(&o), 0);
+        let text = stdout(&o);
+        for sub in ["examine", "inspect", "run", "seal"] {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    assert_eq!(
+        code(&host(&["completions", "tcsh"])),
+        2,
+        "unknown shell is a usage error"
+    );
+    let o = host(&["man"]);
+    assert_eq!(code(&o), 0);
+    let page = stdout(&o);
+    assert!(page.contains(".TH host 1"), "{page}");
+    assert!(page.contains("examine") && page.contains("inspect"), "{page}");
+    let o = host(&["man", "run"]);
+    assert!(stdout(&o).contains("\\-\\-payload"), "{}", stdout(&o));
+    assert_eq!(code(&host(&["man", "nope"])), 2);
+}
+
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let out = tempfile::tempdir().unwrap();
+    let source = root().join("snapshots/review-claim/source.json");
+    // Under a pseudo-terminal (`script` from util-linux) the bar is drawn on stderr.
+    let cmd = format!("{HOST} seal {} --out {}", s(&source), s(&out.path().join("tty")));
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("SEALED_NO_PROGRESS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs the host under a pseudo-terminal");
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("sealing ["), "bar drawn: {tty:?}");
+    assert!(
+        tty.contains("6/6") || tty.contains("5/6"),
+        "the bar counts the 6 components: {tty:?}"
+    );
+
+    // The same command piped: the same stdout, no bar, no escape codes, nothing on stderr.
+    let o = host(&["seal", s(&source), "--out", s(&out.path().join("piped"))]);
+    assert_eq!(code(&o), 0);
+    assert!(o.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stdout(&o).contains('\u{1b}'));
+    assert!(stdout(&o).contains("snapshot digest sha256:"));
+
+    // On a terminal, SEALED_NO_PROGRESS turns it off.
+    let o = Command::new("script")
+        .args(["-qec", &format!("{cmd}-quiet"), "/dev/null"])
+        .env("SEALED_NO_PROGRESS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("sealing ["));
+}
