@@ -1,0 +1,228 @@
+//! The evidence commands through the real binary: `run --json` exit codes and error codes, `keygen`,
+//! `verify` (VERIFIED, then VERIFY_FAILED after a one-byte change), `replay` (identical, then
+//! REPLAY_DIVERGED against a snapshot whose component was swapped), and run-id reuse.
+//!
+//! Needs the components built (`cargo xtask build-components`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const HOST: &str = env!("CARGO_BIN_EXE_host");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(HOST)
+        .args(args)
+        .env("SEALED_NO_PROGRESS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn envelope(o: &Output) -> Value {
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "--json prints exactly one line, got: {text}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn run(data: &Path, payload: &str, extra: &[&str]) -> (i32, Value) {
+    let snap = root().join("snapshots/register-actor");
+    let sealed = snap.join("sealed");
+    let mut args = vec![
+        "--json",
+        "run",
+        "--snapshot",
+        p(&sealed),
+        "--wf",
+        "register_actor",
+        "--payload",
+    ];
+    let payload = snap.join("payloads").join(payload);
+    args.push(p(&payload));
+    let trust = root().join("snapshots/trust.json");
+    args.extend(["--data-root", p(data), "--trust", p(&trust)]);
+    args.extend(extra);
+    let o = host(&args);
+    (o.status.code().unwrap_or(-1), envelope(&o))
+}
+
+#[test]
+fn run_exit_codes_and_json_error_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "cli-1"]);
+    assert_eq!((code, env["ok"].as_bool()), (0, Some(true)), "{env}");
+    assert_eq!(env["data"]["status"], "REGISTERED");
+    assert!(env["error"].is_null());
+
+    let (code, env) = run(dir.path(), "invalid.json", &[]);
+    assert_eq!(code, 3);
+    assert_eq!(env["error"]["code"], "PAYLOAD_INVALID");
+    assert!(env["error"]["hint"].as_str().unwrap().contains("admission schema"));
+
+    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "cli-1"]);
+    assert_eq!(
+        (code, env["error"]["code"].as_str()),
+        (5, Some("RUN_ID_REUSED")),
+        "{env}"
+    );
+    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "no/slashes"]);
+    assert_eq!(
+        (code, env["error"]["code"].as_str()),
+        (5, Some("RUN_ID_INVALID")),
+        "{env}"
+    );
+
+    // A snapshot signed by a key the trust root does not hold.
+    let other = tempfile::tempdir().unwrap();
+    let o = host(&[
+        "--json",
+        "keygen",
+        "--out",
+        p(other.path()),
+        "--role",
+        "snapshot-signer",
+    ]);
+    assert_eq!(envelope(&o)["ok"], true);
+    let other_pub = other.path().join("snapshot-signer.pub.json");
+    let (code, env) = run(dir.path(), "valid.json", &["--trust", p(&other_pub)]);
+    assert_eq!(code, 0, "an extra trusted key changes nothing: {env}");
+    let snap = root().join("snapshots/register-actor");
+    let o = host(&[
+        "--json",
+        "run",
+        "--snapshot",
+        p(&snap.join("sealed")),
+        "--wf",
+        "register_actor",
+        "--payload",
+        p(&snap.join("payloads/valid-2.json")),
+        "--data-root",
+        p(dir.path()),
+        "--trust",
+        p(&other_pub),
+    ]);
+    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(envelope(&o)["error"]["code"], "UNTRUSTED_KEY");
+}
+
+#[test]
+fn keygen_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = host(&["--json", "keygen", "--out", p(dir.path()), "--role", "run-signer"]);
+    assert_eq!(envelope(&first)["ok"], true);
+    let second = host(&["--json", "keygen", "--out", p(dir.path()), "--role", "run-signer"]);
+    assert_eq!(second.status.code(), Some(5));
+    assert_eq!(envelope(&second)["error"]["code"], "KEY_EXISTS");
+    let bad = host(&["--json", "keygen", "--out", p(dir.path()), "--role", "admin"]);
+    assert_eq!(envelope(&bad)["error"]["code"], "KEY_ROLE");
+}
+
+#[test]
+fn verify_then_tamper_and_replay_then_diverge() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, env) = run(&data, "valid.json", &[]);
+    assert_eq!(code, 0, "{env}");
+    let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
+    let run_pub = data.join("keys/run-signer.pub.json");
+    let snap_trust = root().join("snapshots/trust.json");
+    let sealed = root().join("snapshots/register-actor/sealed");
+    let verify = |trace: &Path| {
+        host(&[
+            "--json",
+            "verify",
+            p(trace),
+            "--trust",
+            p(&run_pub),
+            "--trust",
+            p(&snap_trust),
+            "--snapshot",
+            p(&sealed),
+        ])
+    };
+
+    let ok = verify(&trace);
+    assert_eq!((ok.status.code(), envelope(&ok)["ok"].as_bool()), (Some(0), Some(true)));
+
+    let replay = host(&["--json", "replay", p(&trace), "--snapshot", p(&sealed)]);
+    let env = envelope(&replay);
+    assert_eq!(
+        (replay.status.code(), env["ok"].as_bool()),
+        (Some(0), Some(true)),
+        "{env}"
+    );
+    assert_eq!(env["data"]["recorded_chain_head"], env["data"]["replayed_chain_head"]);
+
+    // One byte of the trace changed: verify names the failure.
+    let bytes = std::fs::read(&trace).unwrap();
+    let mut tampered = bytes.clone();
+    let i = bytes.windows(8).position(|w| w == b"\"fuel_us").unwrap() + 13;
+    tampered[i] = if tampered[i] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&trace, &tampered).unwrap();
+    let bad = verify(&trace);
+    let env = envelope(&bad);
+    assert_eq!((bad.status.code(), env["ok"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(env["error"]["code"], "VERIFY_FAILED");
+    assert!(
+        env["data"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["ok"] == false)
+    );
+    std::fs::write(&trace, &bytes).unwrap();
+
+    // The same run against a snapshot whose generate-id is really `project`.
+    let mut source: Value =
+        serde_json::from_slice(&std::fs::read(root().join("snapshots/register-actor/source.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(root().join("target/components/index.json")).unwrap()).unwrap();
+    for (name, c) in source["components"].as_object_mut().unwrap() {
+        let real = if name == "generate-id" {
+            "project"
+        } else {
+            name.as_str()
+        };
+        c["wasm"] = root()
+            .join("target/components")
+            .join(format!("{real}.wasm"))
+            .display()
+            .to_string()
+            .into();
+        c["sha256"] = index[real]["sha256"].clone();
+    }
+    let src = dir.path().join("source.json");
+    std::fs::write(&src, serde_json::to_vec(&source).unwrap()).unwrap();
+    let swapped = dir.path().join("swapped");
+    let o = host(&["--json", "seal", p(&src), "--out", p(&swapped)]);
+    assert_eq!(envelope(&o)["ok"], true);
+    let diverged = host(&["--json", "replay", p(&trace), "--snapshot", p(&swapped)]);
+    let env = envelope(&diverged);
+    assert_eq!(diverged.status.code(), Some(1));
+    assert_eq!(env["error"]["code"], "REPLAY_DIVERGED");
+    assert!(
+        env["data"]["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["node"] == "make_id"),
+        "{env}"
+    );
+}
