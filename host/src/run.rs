@@ -227,6 +227,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let t = Instant::now();
     let verified = verify_snapshot(&req.snapshot, &req.trust);
     timing.mark("verify", t);
+    tracing::info!(run_id = %run_id, snapshot = %req.snapshot.display(), ok = verified.is_ok(), "snapshot verified");
     let profile = engine.profile();
     let profile_digest = engine.profile_digest().to_string();
     let payload = read_payload(&req.payload);
@@ -315,6 +316,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let t = Instant::now();
     let violations = crate::admission::check(&workflow.admission, &payload);
     timing.mark("admission", t);
+    tracing::info!(violations = violations.len(), "admission");
     trace
         .append(&TraceEvent::Admission(Admission {
             ok: violations.is_empty(),
@@ -397,6 +399,10 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }
     }
     timing.mark("prepare", t);
+    tracing::info!(
+        components = prepared.len(),
+        "components prepared (hash, import gate, InstancePre)"
+    );
 
     // Execute inside one store transaction.
     let t = Instant::now();
@@ -441,6 +447,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }
     };
     timing.mark("lock", t);
+    tracing::debug!(data_root = %req.data_root.display(), "store transaction begun");
 
     let t = Instant::now();
     let mut invoker = Invoker {
@@ -717,6 +724,7 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
 
     fn invoke(&mut self, node: &str, task: &TaskNode, input: Value) -> Result<Returned, Failure> {
         let started = Instant::now();
+        tracing::debug!(node, "invoking");
         let kind = self.nodes.get(node).map(Node::kind_str).unwrap_or("?");
         let prepared = self
             .prepared
