@@ -14,6 +14,8 @@
 //! * any string as a path (garbage, filters, slices, function calls) returns `Ok` or a typed error with
 //!   a known code, never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use proptest::collection::{btree_map, vec};
@@ -145,7 +147,7 @@ fn existing_path<'a>(
 }
 
 proptest! {
-    #![proptest_config(config(1500))]
+    #![proptest_config(config(3000))]
 
     /// A path that names an existing chain resolves to the value at its end (one match is the value
     /// itself, never a one-element array), and constants are copied alongside.

@@ -18,6 +18,8 @@
 //!   (so one manifest has one byte form and one digest), and the digest is the sha256 of the bytes;
 //! * every refusal is a typed `SnapshotError` of the codes parsing can produce.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use proptest::collection::{btree_map, vec};
@@ -304,7 +306,8 @@ fn other_spellings_of_the_same_manifest_are_not_canonical() {
         assert_ne!(bytes, MANIFESTS[0]);
         parse_manifest(Path::new("manifest.json"), &bytes)
     };
-    let cases: [(&str, &dyn Fn(&mut Value)); 3] = [
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let cases: [(&str, Edit); 3] = [
         // `[value]` for `{"const": value}`: serde reads a struct from an array of its fields.
         ("const binding as an array", &|d| {
             let b = d.pointer_mut(&format!("{node}/inputs/prefix")).unwrap();
