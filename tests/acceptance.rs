@@ -383,3 +383,18 @@ fn same_snapshot_payload_state_and_run_id_give_the_same_trace_bytes() {
     }
     assert_eq!(traces[0], traces[1]);
 }
+
+#[test]
+fn a_payload_integer_beyond_2_pow_53_is_refused_because_it_cannot_be_recorded_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = root().join("snapshots/register-actor/sealed");
+    let payload = PayloadSource::Inline(json!({"actor": {"email": "a@b.c", "first_name": "A", "last_name": "B"},
+                                               "n": 9_007_199_254_740_993u64}));
+    let r = sealed_host::run(engine(), &request(&snap, "register_actor", payload, dir.path(), signed())).unwrap();
+    assert_eq!(r.end, EndKind::Refused);
+    let f = r.error.as_ref().unwrap();
+    assert_eq!(f.code, "PAYLOAD_INVALID");
+    assert!(f.message.contains("/n"), "{}", f.message);
+    assert!(trace(&r).nodes().next().is_none());
+    assert!(!dir.path().join("sealed.db").exists(), "the store was never opened");
+}

@@ -45,6 +45,47 @@ pub fn depth_exceeds(value: &Value, limit: usize) -> bool {
     false
 }
 
+/// Largest integer magnitude canonical JSON (RFC 8785, numbers as IEEE doubles) records exactly.
+pub const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
+/// The JSON Pointer of the first integer whose magnitude exceeds [`MAX_SAFE_INTEGER`], if any.
+///
+/// Such an integer would be admitted with its exact value but recorded (canonically) rounded, so a
+/// replay from the trace could take another path; I-JSON (RFC 7493) forbids them for the same reason.
+pub fn unsafe_integer(value: &Value) -> Option<String> {
+    let mut stack: Vec<(&Value, String)> = vec![(value, String::new())];
+    while let Some((v, path)) = stack.pop() {
+        match v {
+            Value::Number(n) => {
+                let too_big = n
+                    .as_u64()
+                    .map(|u| u > MAX_SAFE_INTEGER)
+                    .or_else(|| n.as_i64().map(|i| i.unsigned_abs() > MAX_SAFE_INTEGER));
+                if too_big == Some(true) {
+                    return Some(if path.is_empty() { "/".into() } else { path });
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().enumerate().map(|(i, c)| (c, format!("{path}/{i}")))),
+            Value::Object(members) => stack.extend(
+                members
+                    .iter()
+                    .map(|(k, c)| (c, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")))),
+            ),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Why `value` cannot be recorded exactly (too deep, or an integer beyond ±2^53), if it cannot.
+pub fn unrecordable(value: &Value) -> Option<String> {
+    if depth_exceeds(value, MAX_JSON_DEPTH) {
+        return Some(format!("nests arrays/objects deeper than {MAX_JSON_DEPTH} levels"));
+    }
+    unsafe_integer(value)
+        .map(|p| format!("holds an integer beyond ±2^53 at {p} (canonical JSON cannot record it exactly)"))
+}
+
 /// Validates `payload` against `schema`. An invalid schema is reported as a violation at the schema root
 /// (the seal refuses such schemas, so this only happens with a hand-made manifest).
 pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
@@ -71,6 +112,31 @@ pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
         (&a.instance_path, &a.schema_path, &a.message).cmp(&(&b.instance_path, &b.schema_path, &b.message))
     });
     violations
+}
+
+#[cfg(test)]
+mod integer_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integers_beyond_two_to_the_53_are_found_with_their_pointer() {
+        assert_eq!(unsafe_integer(&json!({"a": [1, 9_007_199_254_740_992u64]})), None);
+        assert_eq!(
+            unsafe_integer(&json!({"a": [1, 9_007_199_254_740_993u64]})).as_deref(),
+            Some("/a/1")
+        );
+        assert_eq!(
+            unsafe_integer(&json!({"a/b": -9_007_199_254_740_993i64})).as_deref(),
+            Some("/a~1b")
+        );
+        assert_eq!(
+            unsafe_integer(&json!(1.5e300)),
+            None,
+            "a float is recorded as the double it already is"
+        );
+        assert!(unrecordable(&json!({"n": 18_446_744_073_709_551_615u64})).is_some());
+    }
 }
 
 #[cfg(test)]

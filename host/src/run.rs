@@ -565,19 +565,16 @@ fn consume_run_id(data_root: &Path, run_id: &str) -> Result<(), Failure> {
     }
 }
 
-/// Reads the payload and refuses one nested deeper than [`crate::admission::MAX_JSON_DEPTH`] before
-/// anything recurses into it (the clone below, the trace's `run_start`, admission).
+/// Reads the payload and refuses one that cannot be recorded exactly (deeper than
+/// [`crate::admission::MAX_JSON_DEPTH`], or holding an integer beyond ±2^53) before anything recurses into it
+/// (the clone below, the trace's `run_start`, admission).
 fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
-    use crate::admission::{MAX_JSON_DEPTH, depth_exceeds};
-    let too_deep = || {
-        Failure::new(
-            "PAYLOAD_INVALID",
-            format!("payload nests arrays/objects deeper than {MAX_JSON_DEPTH} levels"),
-        )
-    };
+    let refuse = |why: String| Failure::new("PAYLOAD_INVALID", format!("payload {why}"));
     match src {
-        PayloadSource::Inline(v) if depth_exceeds(v, MAX_JSON_DEPTH) => Err(too_deep()),
-        PayloadSource::Inline(v) => Ok(v.clone()),
+        PayloadSource::Inline(v) => match crate::admission::unrecordable(v) {
+            Some(why) => Err(refuse(why)),
+            None => Ok(v.clone()),
+        },
         PayloadSource::File(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
@@ -587,10 +584,10 @@ fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
                     format!("payload {} is not JSON: {e}", path.display()),
                 )
             })?;
-            if depth_exceeds(&value, MAX_JSON_DEPTH) {
-                return Err(too_deep());
+            match crate::admission::unrecordable(&value) {
+                Some(why) => Err(refuse(why)),
+                None => Ok(value),
             }
-            Ok(value)
         }
     }
 }
@@ -745,13 +742,13 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
 
         let result: Result<(String, Value), Failure> = match inv.result {
             Ok(out) => match serde_json::from_str::<Value>(&out.output) {
-                // Same limit as a payload: the trace embeds the output one level down, and later nodes
-                // read it as input; serde_json alone would let 127 levels through.
-                Ok(v) if crate::admission::depth_exceeds(&v, crate::admission::MAX_JSON_DEPTH) => Err(Failure::new(
+                // Same rules as a payload: the trace embeds the output one level down, later nodes read it
+                // as input, and it must be recorded exactly for a replay to reproduce it.
+                Ok(v) if crate::admission::unrecordable(&v).is_some() => Err(Failure::new(
                     "OUTPUT_NOT_JSON",
                     format!(
-                        "output of {node} nests arrays/objects deeper than {} levels",
-                        crate::admission::MAX_JSON_DEPTH
+                        "output of {node} {}",
+                        crate::admission::unrecordable(&v).unwrap_or_default()
                     ),
                 )
                 .at(node)),
