@@ -3,14 +3,18 @@
 //! checked ([`harness::audit`]): no half-committed run, no orphan row, gap-free streams, a ledger that
 //! counts and chains exactly the committed runs, and no trace that claims a commit the store lacks.
 //!
-//! Each iteration starts one run, chosen by a seeded PRNG: register-actor with a new email (3 nodes) or an
-//! already registered one (2 nodes), review-claim with a new small claim (5 nodes, the widest commit
-//! window: a registry insert and a state compare-and-swap), an already approved one (4 nodes) or a large
-//! one (3 nodes, an event append). Then it kills the process:
-//! * "timed": after a random delay, half of the time within the first 40 ms (process start, engine,
-//!   keys, trace creation) and half of the time anywhere in a whole run's duration (measured first);
-//! * "at line k": as soon as the trace has k complete lines, plus 0-1 ms. With k = all lines but
-//!   `run_end` the kill lands after the last node, i.e. during the commit or right after it.
+//! Each iteration starts two runs at once on the data root (so kills also hit a lock holder while the
+//! other run waits for the lock, and the survivor must commit on top of what the dead one left), each
+//! chosen by a seeded PRNG: register-actor with a new email (3 nodes) or an already registered one (2
+//! nodes), review-claim with a new small claim (5 nodes, the widest commit window: a registry insert and a
+//! state compare-and-swap), an already approved one (4 nodes) or a large one (3 nodes, an event append).
+//! Each process gets its own fate:
+//! * 10% never killed (its exact status is checked);
+//! * 15% killed 0-40 ms after spawn (process start, engine, keys, trace creation);
+//! * 20% killed anywhere within a whole run's duration (measured by two calibration runs first);
+//! * 30% killed 0-1 ms after its trace holds the last node's line: in the commit or right after it;
+//! * 15% killed 0-1 ms after a node line that is not the last: while a node executes;
+//! * 10% killed 0-1 ms after `run_start` or `admission`: verify, prepare, waiting for the lock.
 //!
 //! Each kill is classified post mortem by what the trace and the store show (startup, before the first
 //! node, executing, commit not yet durable, committed but trace unfinished, after `run_end`); in CI mode
@@ -85,7 +89,7 @@ fn plan(rng: &mut Rng, i: u64, data: &Path, payloads: &Path, registered: &[Strin
     let roll = rng.below(100);
     let pick = |rng: &mut Rng, v: &[String]| v[rng.below(v.len() as u64) as usize].clone();
     let customer = CUSTOMERS[rng.below(CUSTOMERS.len() as u64) as usize];
-    if roll < 15 && !registered.is_empty() {
+    if roll < 20 && !registered.is_empty() {
         let email = pick(rng, registered);
         let p = payload_file(payloads, &run_id, &actor(&email));
         return Plan {
@@ -96,7 +100,7 @@ fn plan(rng: &mut Rng, i: u64, data: &Path, payloads: &Path, registered: &[Strin
             approves: None,
         };
     }
-    if roll < 20 && !approved.is_empty() {
+    if roll < 24 && !approved.is_empty() {
         let id = pick(rng, approved);
         let p = payload_file(payloads, &run_id, &claim(&id, customer, 100));
         return Plan {
@@ -107,7 +111,7 @@ fn plan(rng: &mut Rng, i: u64, data: &Path, payloads: &Path, registered: &[Strin
             approves: None,
         };
     }
-    if roll < 55 {
+    if roll < 62 {
         let email = format!("crash{i}@example.org");
         let p = payload_file(payloads, &run_id, &actor(&email));
         return Plan {
@@ -119,7 +123,7 @@ fn plan(rng: &mut Rng, i: u64, data: &Path, payloads: &Path, registered: &[Strin
         };
     }
     let id = format!("CL-{i:06}");
-    if roll < 85 {
+    if roll < 86 {
         let p = payload_file(payloads, &run_id, &claim(&id, customer, 1 + rng.below(1000)));
         Plan {
             spec: RunSpec::review(data, p, &run_id),
@@ -189,6 +193,51 @@ fn classify(plan: &Plan, store: &Store, violations: &mut Vec<String>) -> Phase {
     }
 }
 
+/// When to kill one process.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// Let it finish (its status is checked).
+    Never,
+    /// This long after spawn.
+    After(Duration),
+    /// `delay` after its trace has `lines` complete lines.
+    AtLine { lines: usize, delay: Duration },
+}
+
+fn choose_kill(rng: &mut Rng, plan: &Plan, whole_run: Duration) -> Kill {
+    let micros = |rng: &mut Rng, max: u64| Duration::from_micros(rng.below(max.max(1)));
+    // Trace lines: run_start, admission, then one per node; the last node's line opens the commit window.
+    let all = 2 + plan.nodes;
+    match rng.below(100) {
+        0..10 => Kill::Never,
+        10..25 => Kill::After(micros(rng, 40_000)),
+        25..45 => Kill::After(micros(rng, whole_run.as_micros() as u64 * 11 / 10)),
+        45..75 => Kill::AtLine {
+            lines: all,
+            delay: micros(rng, 1_000),
+        },
+        75..90 => Kill::AtLine {
+            lines: 3 + rng.below(plan.nodes as u64 - 1) as usize,
+            delay: micros(rng, 1_000),
+        },
+        _ => Kill::AtLine {
+            lines: 1 + rng.below(2) as usize,
+            delay: micros(rng, 1_000),
+        },
+    }
+}
+
+/// A started process of the current iteration.
+struct Live {
+    plan: Plan,
+    kill: Kill,
+    child: std::process::Child,
+    spawned: Instant,
+    /// When it is to be killed, once known.
+    due: Option<Instant>,
+    done: bool,
+}
+
 /// Runs one register-actor and one 5-node review-claim to completion (they are the first runs of the data
 /// root, so they also create its run-signer key, which is not what this test kills; see the report) and
 /// returns the longer wall-clock duration: the window the timed kills cover.
@@ -247,61 +296,72 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     let (mut kills, mut completed, mut committed, mut i) = (0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     while kills < kills_target {
-        i += 1;
-        let plan = plan(&mut rng, i, &data, &payloads, &registered, &approved);
-        let trace = plan.spec.trace();
-        let by_lines = rng.chance(60);
-        let (delay, target_lines) = if by_lines {
-            // run_start + admission + one line per node; the last node's line opens the commit window.
-            let all = 2 + plan.nodes as u64;
-            let k = if rng.chance(50) { all } else { 1 + rng.below(all - 1) };
-            (Duration::from_micros(rng.below(1_000)), k as usize)
-        } else if rng.chance(50) {
-            (Duration::from_micros(rng.below(40_000)), 0)
-        } else {
-            let window = whole_run.as_micros() as u64 * 11 / 10;
-            (Duration::from_micros(rng.below(window.max(1))), 0)
-        };
-
-        let mut child = plan.spec.spawn();
-        let spawned = Instant::now();
-        let mut finished = None;
-        if by_lines {
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    finished = Some(status);
-                    break;
+        // Two runs at a time: a kill often hits the lock holder while the other run waits for the lock,
+        // and the survivor must then commit on top of whatever the dead one left.
+        let mut live: Vec<Live> = Vec::new();
+        for _ in 0..2 {
+            i += 1;
+            let plan = plan(&mut rng, i, &data, &payloads, &registered, &approved);
+            let kill = choose_kill(&mut rng, &plan, whole_run);
+            let child = plan.spec.spawn();
+            live.push(Live {
+                plan,
+                kill,
+                child,
+                spawned: Instant::now(),
+                due: None,
+                done: false,
+            });
+        }
+        loop {
+            let now = Instant::now();
+            for l in live.iter_mut().filter(|l| !l.done) {
+                if l.child.try_wait().unwrap().is_some() {
+                    l.done = true;
+                    continue;
                 }
-                if lines_written(&trace) >= target_lines {
-                    std::thread::sleep(delay);
-                    break;
+                assert!(
+                    l.spawned.elapsed() < Duration::from_secs(120),
+                    "{} hangs",
+                    l.plan.spec.run_id
+                );
+                match l.kill {
+                    Kill::Never => {}
+                    Kill::After(d) => l.due = Some(l.spawned + d),
+                    Kill::AtLine { lines, delay } => {
+                        if l.due.is_none() && lines_written(&l.plan.spec.trace()) >= lines {
+                            l.due = Some(now + delay);
+                        }
+                    }
                 }
-                assert!(spawned.elapsed() < Duration::from_secs(60), "run {i} hangs");
-                std::thread::sleep(Duration::from_micros(100));
+                if l.due.is_some_and(|due| now >= due) {
+                    // SIGKILL (Child::kill on Unix); harmless if it exited meanwhile (not reaped yet).
+                    l.child.kill().unwrap();
+                    l.done = true;
+                }
             }
-        } else {
-            std::thread::sleep(delay);
+            if live.iter().all(|l| l.done) {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(100));
         }
-        if finished.is_none() {
-            // SIGKILL (Child::kill on Unix). Harmless if the process exited meanwhile: it is not reaped yet.
-            child.kill().unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
-        let store_row = store.run(&plan.spec.run_id).unwrap();
-        if output.status.signal() == Some(9) {
-            kills += 1;
-            *phases.entry(classify(&plan, &store, &mut violations)).or_default() += 1;
-        } else {
-            completed += 1;
-            let out = Outcome::from_output(&output);
-            check_completed(&plan, &out, &store, &mut violations);
-            *completed_by_status.entry(plan.status).or_default() += 1;
-        }
-        // What later runs may treat as already there: only what the store really has.
-        if store_row.is_some() {
-            committed += 1;
-            registered.extend(plan.registers.clone());
-            approved.extend(plan.approves.clone());
+        for l in live {
+            let output = l.child.wait_with_output().unwrap();
+            let in_store = store.run(&l.plan.spec.run_id).unwrap().is_some();
+            if output.status.signal() == Some(9) {
+                kills += 1;
+                *phases.entry(classify(&l.plan, &store, &mut violations)).or_default() += 1;
+            } else {
+                completed += 1;
+                check_completed(&l.plan, &Outcome::from_output(&output), &store, &mut violations);
+                *completed_by_status.entry(l.plan.status).or_default() += 1;
+            }
+            // What later runs may treat as already there: only what the store really has.
+            if in_store {
+                committed += 1;
+                registered.extend(l.plan.registers.clone());
+                approved.extend(l.plan.approves.clone());
+            }
         }
     }
     let elapsed = started.elapsed();
@@ -322,7 +382,7 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     let audit = harness::audit(&data);
     println!(
         "crash harness: {kills} kills, {completed} runs completed before their kill ({completed_by_status:?}), \
-         {} iterations in {:.1} s",
+         {} processes started in {:.1} s",
         i,
         elapsed.as_secs_f64()
     );
@@ -353,4 +413,44 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
             );
         }
     }
+}
+
+/// A kill while the first run of a fresh data root creates its run-signer key (`<data-root>/keys`) must
+/// not make the data root unusable. Today it can: `keygen` creates the file, then writes it, so a kill in
+/// between leaves an empty `run-signer.key`, and every later `host run` there fails with `KEY_INVALID`
+/// until someone deletes it (reproduced 8 times in 60 kills). Ignored until `host/src/keys.rs` writes the
+/// key atomically (temporary file + rename, and a concurrent creator's key is loaded, not refused).
+/// `cargo test -p sealed-tests --test crash -- --ignored`.
+#[test]
+#[ignore = "known bug: a kill during first-use key creation leaves an empty keys/run-signer.key"]
+fn a_kill_while_the_first_run_creates_its_key_does_not_brick_the_data_root() {
+    let mut rng = Rng::new(env_u64("SEALED_CRASH_SEED").unwrap_or(DEFAULT_SEED));
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = harness::workspace().join("snapshots/register-actor/payloads/valid.json");
+    harness::host_bin();
+    let mut bricked = Vec::new();
+    for i in 0..40 {
+        let data = tmp.path().join(format!("data-{i}"));
+        let mut child = RunSpec::register(&data, payload.clone(), "first").spawn();
+        let spawned = Instant::now();
+        while !data.join("keys").exists() && spawned.elapsed() < Duration::from_secs(30) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(300)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let next = RunSpec::register(&data, payload.clone(), "second").run();
+        if next.exit != Some(0) {
+            bricked.push(format!("data-{i}: {:?} {:?}", next.error_code, next.error_message));
+        }
+    }
+    assert!(
+        bricked.is_empty(),
+        "{} of 40 data roots unusable after one kill:\n  {}",
+        bricked.len(),
+        bricked.join("\n  ")
+    );
 }
