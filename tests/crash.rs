@@ -416,13 +416,10 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
 }
 
 /// A kill while the first run of a fresh data root creates its run-signer key (`<data-root>/keys`) must
-/// not make the data root unusable. Today it can: `keygen` creates the file, then writes it, so a kill in
-/// between leaves an empty `run-signer.key`, and every later `host run` there fails with `KEY_INVALID`
-/// until someone deletes it (reproduced 8 times in 60 kills). Ignored until `host/src/keys.rs` writes the
-/// key atomically (temporary file + rename, and a concurrent creator's key is loaded, not refused).
-/// `cargo test -p sealed-tests --test crash -- --ignored`.
+/// not make the data root unusable. It once did (an empty `run-signer.key` after a kill between create and
+/// write: 8 bricked data roots in 40); `host/src/keys.rs` now builds the key directory aside and renames it
+/// into place, and `keygen` publishes each file with a hard link from a complete temporary file.
 #[test]
-#[ignore = "known bug: a kill during first-use key creation leaves an empty keys/run-signer.key"]
 fn a_kill_while_the_first_run_creates_its_key_does_not_brick_the_data_root() {
     let mut rng = Rng::new(env_u64("SEALED_CRASH_SEED").unwrap_or(DEFAULT_SEED));
     let tmp = tempfile::tempdir().unwrap();

@@ -26,9 +26,7 @@ pub fn run_key(data_root: &Path, path: Option<&Path>) -> Result<(Arc<PrivateKey>
             let dir = data_root.join("keys");
             let key = dir.join(format!("{RUN_KEY_NAME}.key"));
             if !key.exists() {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| Failure::new("KEY_IO", format!("cannot create {}: {e}", dir.display())))?;
-                sealed_attest::keygen(&dir, Role::RunSigner, RUN_KEY_NAME).map_err(attest_failure)?;
+                create_key_dir(data_root, &dir)?;
             }
             (key, dir.join(format!("{RUN_KEY_NAME}.pub.json")))
         }
@@ -45,6 +43,30 @@ pub fn run_key(data_root: &Path, path: Option<&Path>) -> Result<(Arc<PrivateKey>
         ));
     }
     Ok((Arc::new(key), pub_path))
+}
+
+/// Creates `<data-root>/keys/` holding a fresh run-signer key pair, atomically: the pair is written into
+/// a private temporary directory and renamed into place, so a process killed half-way leaves only an unused
+/// temporary directory, and of two first runs racing, one directory wins and both use it.
+fn create_key_dir(data_root: &Path, dir: &Path) -> Result<(), Failure> {
+    let io = |what: &str, e: std::io::Error| Failure::new("KEY_IO", format!("{what}: {e}"));
+    std::fs::create_dir_all(data_root).map_err(|e| io(&format!("creating {}", data_root.display()), e))?;
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| Failure::new("KEY_IO", format!("no OS randomness: {e}")))?;
+    let tmp = data_root.join(format!(".keys-{}", hex::encode(rnd)));
+    sealed_attest::keygen(&tmp, Role::RunSigner, RUN_KEY_NAME).map_err(attest_failure)?;
+    match std::fs::rename(&tmp, dir) {
+        Ok(()) => Ok(()),
+        // Another process created it first (or it already existed): use theirs.
+        Err(_) if dir.is_dir() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(io(&format!("publishing {}", dir.display()), e))
+        }
+    }
 }
 
 /// A trust root from one or more files, each either a trust root (`sealed-trust/v1`) or a public key

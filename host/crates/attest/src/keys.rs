@@ -179,31 +179,40 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
-/// Creates a file that must not exist yet, with `mode`, and writes `bytes` to it.
+/// Writes `bytes` to a new file `path` with `mode`, never overwriting, and never leaving a partial file
+/// under `path`: the bytes go to a temporary sibling first (fsynced), which is then hard-linked into place
+/// (link fails if `path` exists, so a concurrent writer cannot be clobbered) and removed.
 fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| AttestError::Random { detail: e.to_string() })?;
+    let tmp = path.with_extension(format!("tmp-{}", hex::encode(rnd)));
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
-        .open(path)
-        .map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                AttestError::KeyExists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                AttestError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
+        .open(&tmp)
+        .map_err(AttestError::io(&tmp))?;
     // The umask may have removed bits from `mode` but never adds any, so 0600 stays 0600; set it again
     // anyway so the public file's mode does not depend on the caller's umask either.
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(AttestError::io(path))?;
-    file.write_all(bytes).map_err(AttestError::io(path))?;
-    file.sync_all().map_err(AttestError::io(path))
+    let written = file
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all());
+    drop(file);
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            AttestError::KeyExists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            AttestError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
 /// Generates a fresh ed25519 key for `role` and writes `<name>.key` (0600) and `<name>.pub.json` into
