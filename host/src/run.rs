@@ -102,6 +102,8 @@ pub struct StepReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run_id: String,
+    /// The snapshot directory the run was asked to use.
+    pub snapshot: PathBuf,
     pub snapshot_digest: Option<String>,
     pub workflow: String,
     pub status: String,
@@ -214,6 +216,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     let mut trace = TraceWriter::create(&files).map_err(trace_failure)?;
     let mut timing = Timing::new();
     let mut ctx = Ctx {
+        snapshot: req.snapshot.clone(),
         run_key: req.run_key.clone(),
         manifest: None,
         run_id: run_id.clone(),
@@ -597,6 +600,7 @@ fn trace_failure(e: TraceError) -> Failure {
 }
 
 struct Ctx {
+    snapshot: PathBuf,
     run_key: Arc<PrivateKey>,
     /// The verified manifest, once there is one (for the report's graph).
     manifest: Option<sealed_snapshot::Manifest>,
@@ -663,6 +667,7 @@ impl Ctx {
             serde_json::to_vec_pretty(&timing.json()).unwrap_or_default(),
         );
         Ok(RunReport {
+            snapshot: self.snapshot,
             run_id: self.run_id,
             snapshot_digest,
             workflow: self.workflow,

@@ -337,6 +337,16 @@ pub fn assert_fail_closed(
     assert_eq!(recorded.message, error.message);
     assert!(!run_end.ok && !run_end.committed, "{run_end:?}");
     assert_eq!(run_end.ledger_after, None);
+    // Evidence: the failed run is replayable from its trace alone, to the same chain head (a refused run
+    // has no verified snapshot to replay against, and a non-deterministic failure is not expected to
+    // reproduce).
+    if end != EndKind::Refused && recorded.deterministic {
+        let engine = Engine::new(sealed_engine::EngineProfile::default()).expect("engine");
+        let replay =
+            sealed_host::replay::replay(&engine, &report.trace.as_ref().expect("trace").path, &report.snapshot)
+                .expect("replay");
+        assert!(replay.ok, "replay of the {code} run diverged: {:?}", replay.divergences);
+    }
     trace
 }
 
