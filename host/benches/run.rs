@@ -38,14 +38,14 @@ use criterion::Criterion;
 use sealed_attest::PrivateKey;
 use sealed_capability::memory::MemoryBackend;
 use sealed_capability::{Gate, StorageBackend, StorageRequest};
-use sealed_engine::{Allocator, Engine, EngineProfile, PoolingProfile, Prepared};
+use sealed_engine::{Engine, EngineProfile, Prepared};
 use sealed_host::{PayloadSource, RunRequest, TrustPolicy};
 use sealed_snapshot::verify::verify_component;
 use sealed_snapshot::{Grant, Interface, Limits, Op, World};
 use sealed_store::{RunRecord, Store};
 use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, Store as WStore};
+use wasmtime::{Config, Store as WStore};
 
 /// The typed bindings of `wit/capability.wit`, generated exactly as sealed-engine generates them, so
 /// the raw baseline calls `node.run` the same way the engine does.
@@ -78,48 +78,11 @@ fn component(name: &str) -> sealed_snapshot::VerifiedComponent {
     verify_component(sha, name, bytes).unwrap()
 }
 
-/// The wasmtime `Config` of the engine profile (mirrors `sealed_engine::base_config` +
-/// `pooling_config`, field by field from the same `EngineProfile`), with fuel and epoch switchable.
+/// The host's own wasmtime `Config` for the profile, with fuel and epoch switchable.
 fn raw_config(profile: &EngineProfile, fuel: bool, epoch: bool) -> Config {
-    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    let mut cfg = Config::new();
-    cfg.wasm_component_model(true)
-        .cranelift_nan_canonicalization(profile.nan_canonicalization)
-        .wasm_relaxed_simd(profile.relaxed_simd)
-        .relaxed_simd_deterministic(profile.relaxed_simd_deterministic)
-        .max_wasm_stack(size(profile.max_wasm_stack))
-        .consume_fuel(fuel)
-        .epoch_interruption(epoch);
-    let strategy = match profile.allocator {
-        Allocator::Pooling => InstanceAllocationStrategy::Pooling(pooling(&profile.pooling)),
-        Allocator::OnDemand => InstanceAllocationStrategy::OnDemand,
-    };
-    cfg.allocation_strategy(strategy);
+    let mut cfg = sealed_engine::wasmtime_config(profile).expect("profile");
+    cfg.consume_fuel(fuel).epoch_interruption(epoch);
     cfg
-}
-
-fn pooling(p: &PoolingProfile) -> PoolingAllocationConfig {
-    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(p.total_component_instances)
-        .total_core_instances(p.total_core_instances)
-        .total_memories(p.total_memories)
-        .total_tables(p.total_tables)
-        .max_core_instances_per_component(p.max_core_instances_per_component)
-        .max_memories_per_component(p.max_memories_per_component)
-        .max_tables_per_component(p.max_tables_per_component)
-        .max_memory_size(size(p.max_memory_size))
-        .table_elements(size(p.table_elements))
-        .max_component_instance_size(size(p.max_component_instance_size))
-        .max_core_instance_size(size(p.max_core_instance_size))
-        .linear_memory_keep_resident(size(p.linear_memory_keep_resident))
-        .table_keep_resident(size(p.table_keep_resident))
-        .pagemap_scan(match p.pagemap_scan.as_str() {
-            "yes" => Enabled::Yes,
-            "no" => Enabled::No,
-            _ => Enabled::Auto,
-        });
-    pool
 }
 
 /// The bare host of the raw side-effect baseline: storage in a `HashMap`, nothing checked or recorded.

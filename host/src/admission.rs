@@ -86,6 +86,21 @@ pub fn unrecordable(value: &Value) -> Option<String> {
         .map(|p| format!("holds an integer beyond ±2^53 at {p} (canonical JSON cannot record it exactly)"))
 }
 
+/// The run's failure when admission refused the payload (status REJECTED).
+pub fn rejection(violations: &[SchemaViolation]) -> crate::Failure {
+    let first = violations
+        .first()
+        .map(|v| format!("{} ({})", v.message, v.instance_path))
+        .unwrap_or_default();
+    crate::Failure::new(
+        "PAYLOAD_INVALID",
+        format!(
+            "payload refused by the admission schema: {} violation(s); first: {first}",
+            violations.len()
+        ),
+    )
+}
+
 /// Validates `payload` against `schema`. An invalid schema is reported as a violation at the schema root
 /// (the seal refuses such schemas, so this only happens with a hand-made manifest).
 pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {

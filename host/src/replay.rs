@@ -273,17 +273,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
             }
         }
     } else {
-        let first = violations
-            .first()
-            .map(|v| format!("{} ({})", v.message, v.instance_path))
-            .unwrap_or_default();
-        let f = Failure::new(
-            "PAYLOAD_INVALID",
-            format!(
-                "payload refused by the admission schema: {} violation(s); first: {first}",
-                violations.len()
-            ),
-        );
+        let f = crate::admission::rejection(&violations);
         events.push(run_end(&[], "REJECTED", false, None, Some(&f), false, None));
     }
 

@@ -260,17 +260,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
             trace
                 .append(&start(None, payload.as_ref().ok()))
                 .map_err(trace_failure)?;
-            return ctx.finish(
-                trace,
-                timing,
-                None,
-                EndKind::Refused,
-                f.code.clone(),
-                None,
-                Some(f),
-                false,
-                None,
-            );
+            return ctx.fail(trace, timing, None, EndKind::Refused, f);
         }
     };
     trace
@@ -285,33 +275,13 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
             "WORKFLOW_UNKNOWN",
             format!("no workflow {:?} in this snapshot (it has {names:?})", req.workflow),
         );
-        return ctx.finish(
-            trace,
-            timing,
-            digest,
-            EndKind::Refused,
-            "FAILED".into(),
-            None,
-            Some(f),
-            false,
-            None,
-        );
+        return ctx.fail(trace, timing, digest, EndKind::Refused, f);
     };
 
     let payload = match payload {
         Ok(p) => p,
         Err(f) => {
-            return ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Refused,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                None,
-            );
+            return ctx.fail(trace, timing, digest, EndKind::Refused, f);
         }
     };
 
@@ -327,17 +297,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }))
         .map_err(trace_failure)?;
     if !violations.is_empty() {
-        let first = violations
-            .first()
-            .map(|v| format!("{} ({})", v.message, v.instance_path))
-            .unwrap_or_default();
-        let f = Failure::new(
-            "PAYLOAD_INVALID",
-            format!(
-                "payload refused by the admission schema: {} violation(s); first: {first}",
-                violations.len()
-            ),
-        );
+        let f = crate::admission::rejection(&violations);
         let mut report = ctx.finish(
             trace,
             timing,
@@ -367,17 +327,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 format!("node {name} pins {} which the snapshot lacks", task.component),
             )
             .at(name);
-            return ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Failed,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                None,
-            );
+            return ctx.fail(trace, timing, digest, EndKind::Failed, f);
         };
         // With the node's limits: the static memory gate refuses a component that could not even be
         // instantiated within its memory budget before the store is locked.
@@ -387,17 +337,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
             }
             Err(e) => {
                 let f = Failure::new(e.code(), e.to_string()).at(name);
-                return ctx.finish(
-                    trace,
-                    timing,
-                    digest,
-                    EndKind::Failed,
-                    "FAILED".into(),
-                    None,
-                    Some(f),
-                    false,
-                    None,
-                );
+                return ctx.fail(trace, timing, digest, EndKind::Failed, f);
             }
         }
     }
@@ -419,34 +359,14 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         Ok(s) => s,
         Err(e) => {
             let f = Failure::new(e.code(), e.to_string()).nondeterministic();
-            return ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Failed,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                None,
-            );
+            return ctx.fail(trace, timing, digest, EndKind::Failed, f);
         }
     };
     let tx = match store.begin_run(&run_id) {
         Ok(tx) => tx,
         Err(e) => {
             let f = Failure::new(e.code(), e.to_string()).nondeterministic();
-            return ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Failed,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                None,
-            );
+            return ctx.fail(trace, timing, digest, EndKind::Failed, f);
         }
     };
     timing.mark("lock", t);
@@ -519,17 +439,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
                 sealed_graph::WalkError::Invoke(f) => f,
             };
-            ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Failed,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                None,
-            )
+            ctx.fail(trace, timing, digest, EndKind::Failed, f)
         }
     }
 }
@@ -611,6 +521,28 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Ends a run that did not reach a terminal node: status FAILED, nothing committed.
+    fn fail(
+        self,
+        trace: TraceWriter,
+        timing: Timing,
+        snapshot_digest: Option<String>,
+        end: EndKind,
+        f: Failure,
+    ) -> Result<RunReport, Failure> {
+        self.finish(
+            trace,
+            timing,
+            snapshot_digest,
+            end,
+            "FAILED".into(),
+            None,
+            Some(f),
+            false,
+            None,
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn finish(
         self,

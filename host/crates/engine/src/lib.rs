@@ -105,6 +105,17 @@ impl Drop for Ticker {
     }
 }
 
+/// The wasmtime `Config` this host builds for `profile` (allocator included), for embedders and
+/// benchmarks that must measure exactly the engine the host runs. [`Engine::new`] uses the same.
+pub fn wasmtime_config(profile: &EngineProfile) -> Result<Config, EngineError> {
+    let mut cfg = base_config(profile)?;
+    cfg.allocation_strategy(match profile.allocator {
+        Allocator::Pooling => InstanceAllocationStrategy::Pooling(pooling_config(&profile.pooling)),
+        Allocator::OnDemand => InstanceAllocationStrategy::OnDemand,
+    });
+    Ok(cfg)
+}
+
 fn base_config(profile: &EngineProfile) -> Result<Config, EngineError> {
     let unsupported = |what: &str| Err(EngineError::ProfileUnsupported(what.to_string()));
     if profile.wasmtime_version != WASMTIME_VERSION {
