@@ -390,7 +390,11 @@ fn a_payload_integer_beyond_2_pow_53_is_refused_because_it_cannot_be_recorded_ex
     let snap = root().join("snapshots/register-actor/sealed");
     let payload = PayloadSource::Inline(json!({"actor": {"email": "a@b.c", "first_name": "A", "last_name": "B"},
                                                "n": 9_007_199_254_740_993u64}));
-    let r = sealed_host::run(engine(), &request(&snap, "register_actor", payload, dir.path(), signed())).unwrap();
+    let r = sealed_host::run(
+        engine(),
+        &request(&snap, "register_actor", payload, dir.path(), signed()),
+    )
+    .unwrap();
     assert_eq!(r.end, EndKind::Refused);
     let f = r.error.as_ref().unwrap();
     assert_eq!(f.code, "PAYLOAD_INVALID");

@@ -23,6 +23,11 @@
 //! starts with none and adds what each refusal names, until a run has no `not-granted` refusal.
 //!
 //! Missing components fail the test (they are not skipped): run `cargo xtask build-components` first.
+//!
+//! The C SDK's components (`sdk/c/examples/*/vectors.json`, built by `cargo xtask build-c` and pinned by
+//! `target/components/c-index.json`) run through the same runner. No native runner reads their vectors, so
+//! the rules it would enforce (at least 4 vectors, one expecting an error, every declared outcome
+//! expected and no undeclared one) are checked here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -38,6 +43,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 const BUILD_FIRST: &str = "run `cargo xtask build-components` first";
+const BUILD_C_FIRST: &str = "run `cargo xtask build-c` first";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,14 +98,16 @@ struct ExpectError {
 struct IndexEntry {
     sha256: String,
     world: World,
+    outcomes: Vec<String>,
 }
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
 }
 
-fn vector_files(root: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("capabilities"))
+/// `<dir>/*/vectors.json`, sorted.
+fn vector_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path().join("vectors.json"))
         .filter(|p| p.is_file())
@@ -108,9 +116,9 @@ fn vector_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn index(root: &Path) -> BTreeMap<String, IndexEntry> {
-    let path = root.join("target/components/index.json");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; {BUILD_FIRST}", path.display()));
+fn index(root: &Path, file: &str, build_first: &str) -> BTreeMap<String, IndexEntry> {
+    let path = root.join("target/components").join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; {build_first}", path.display()));
     // The index carries more than the runner needs; read only its pins and worlds.
     let raw: BTreeMap<String, Value> = serde_json::from_slice(&bytes).unwrap();
     raw.into_iter()
@@ -218,31 +226,122 @@ fn check_result(inv: &Invocation<MemoryBackend>, expect: &Expect) -> Result<(), 
 #[test]
 fn capability_conformance_vectors() {
     let root = root();
-    let files = vector_files(&root);
+    let files = vector_files(&root.join("capabilities"));
     assert!(
         !files.is_empty(),
         "no capabilities/*/vectors.json found under {}",
         root.display()
     );
-    let index = index(&root);
-    let engine = Engine::new(EngineProfile::default()).unwrap();
+    let index = index(&root, "index.json", BUILD_FIRST);
+    let (passed, failures) = run_vector_files(&root, &files, &index, BUILD_FIRST);
+    eprintln!("conformance: {passed} vector(s) passed in {} file(s)", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) failed:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
 
+/// The C SDK's example components, built from C by `cargo xtask build-c`, in the real engine (a transform
+/// with an empty linker, as every transform).
+#[test]
+fn c_sdk_conformance_vectors() {
+    let root = root();
+    let files = vector_files(&root.join("sdk/c/examples"));
+    assert!(
+        !files.is_empty(),
+        "no sdk/c/examples/*/vectors.json under {}",
+        root.display()
+    );
+    let index = index(&root, "c-index.json", BUILD_C_FIRST);
+    let mut failures = Vec::new();
+    for file in &files {
+        let vf: VectorFile = serde_json::from_slice(&std::fs::read(file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: not a vector file: {e}", file.display()));
+        let declared = &index
+            .get(&vf.component)
+            .unwrap_or_else(|| panic!("{} is not in c-index.json; {BUILD_C_FIRST}", vf.component))
+            .outcomes;
+        failures.extend(
+            vector_rules(&vf, declared)
+                .into_iter()
+                .map(|f| format!("{}: {f}", file.display())),
+        );
+    }
+    let (passed, run_failures) = run_vector_files(&root, &files, &index, BUILD_C_FIRST);
+    failures.extend(run_failures);
+    eprintln!(
+        "conformance (C SDK): {passed} vector(s) passed in {} file(s)",
+        files.len()
+    );
+    assert!(passed > 0, "no C vector ran");
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
+
+/// The native runner's rules (capabilities/README.md), for vector files that have no native runner.
+fn vector_rules(vf: &VectorFile, declared: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if vf.vectors.len() < 4 {
+        problems.push(format!("{} vector(s); at least 4 are required", vf.vectors.len()));
+    }
+    if !vf.vectors.iter().any(|v| matches!(v.expect, Expect::Error(_))) {
+        problems.push("no vector expects an error".into());
+    }
+    let expected: Vec<&String> = vf
+        .vectors
+        .iter()
+        .filter_map(|v| match &v.expect {
+            Expect::Result(r) => Some(&r.outcome),
+            Expect::Error(_) => None,
+        })
+        .collect();
+    for o in &expected {
+        if !declared.contains(o) {
+            problems.push(format!("a vector expects undeclared outcome {o}"));
+        }
+    }
+    for d in declared {
+        if !expected.contains(&d) {
+            problems.push(format!("declared outcome {d} is expected by no vector"));
+        }
+    }
+    let mut names: Vec<&str> = vf.vectors.iter().map(|v| v.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.len() != vf.vectors.len() {
+        problems.push("vector names are not unique".into());
+    }
+    problems
+}
+
+/// Runs every vector of `files` against its built component (pinned by `index`); returns the number that
+/// passed and a line per failure.
+fn run_vector_files(
+    root: &Path,
+    files: &[PathBuf],
+    index: &BTreeMap<String, IndexEntry>,
+    build_first: &str,
+) -> (usize, Vec<String>) {
+    let engine = Engine::new(EngineProfile::default()).unwrap();
     let mut failures = Vec::new();
     let mut passed = 0;
-    for file in &files {
+    for file in files {
         let text = std::fs::read(file).unwrap();
         let vf: VectorFile =
             serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: not a vector file: {e}", file.display()));
-        let entry = index.get(&vf.component).unwrap_or_else(|| {
-            panic!(
-                "component {} is not in target/components/index.json; {BUILD_FIRST}",
-                vf.component
-            )
-        });
+        let entry = index
+            .get(&vf.component)
+            .unwrap_or_else(|| panic!("component {} is not in the index; {build_first}", vf.component));
         let wasm = root.join("target/components").join(format!("{}.wasm", vf.component));
-        let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}; {BUILD_FIRST}", wasm.display()));
+        let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}; {build_first}", wasm.display()));
         let component = verify_component(&entry.sha256, &vf.component, bytes)
-            .unwrap_or_else(|e| panic!("{e}; {BUILD_FIRST} (the index and the file disagree)"));
+            .unwrap_or_else(|e| panic!("{e}; {build_first} (the index and the file disagree)"));
         // Prepared with every storage interface linked; the gate decides per label (see `run`).
         let all: Vec<Grant> = sealed_snapshot::Interface::ALL
             .iter()
@@ -265,11 +364,5 @@ fn capability_conformance_vectors() {
             }
         }
     }
-    eprintln!("conformance: {passed} vector(s) passed in {} file(s)", files.len());
-    assert!(
-        failures.is_empty(),
-        "{} vector(s) failed:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    (passed, failures)
 }

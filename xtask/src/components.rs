@@ -28,13 +28,13 @@ const PACKAGE: &str = "sealed:capability";
 const VERSION: &str = "0.1.0";
 
 #[derive(Debug, Clone)]
-struct Spec {
-    crate_name: String,
-    name: String,
-    world: String,
-    outcomes: Vec<String>,
-    expect_imports: Option<Vec<String>>,
-    corpus: bool,
+pub(crate) struct Spec {
+    pub(crate) crate_name: String,
+    pub(crate) name: String,
+    pub(crate) world: String,
+    pub(crate) outcomes: Vec<String>,
+    pub(crate) expect_imports: Option<Vec<String>>,
+    pub(crate) corpus: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,7 +153,8 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     Ok(built)
 }
 
-fn encode(core: &[u8]) -> Result<Vec<u8>> {
+/// Core module → component (also used by the C build, `c_sdk`).
+pub(crate) fn encode(core: &[u8]) -> Result<Vec<u8>> {
     wit_component::ComponentEncoder::default()
         .module(core)?
         .validate(true)
@@ -185,9 +186,10 @@ pub fn top_level_names(component: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
     Ok((imports, exports))
 }
 
-fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<()> {
+/// The import gate (also applied to C components by `c_sdk`).
+pub(crate) fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<()> {
     let node = format!("{PACKAGE}/node@{VERSION}");
-    if !exports.iter().any(|e| *e == node) {
+    if !exports.contains(&node) {
         bail!("does not export `{node}` (exports: {exports:?})");
     }
     if let Some(expected) = &s.expect_imports {
@@ -295,21 +297,33 @@ pub fn repro_check(root: &Path, first: &[Built]) -> Result<()> {
     }
     // The copy gets its own target directory: a build from nothing, not a cache hit.
     set_target_dir_override(Some(checkout.join("target")));
-    let second = build_all(&checkout, &["--out".to_string(), copy_root.join("out").display().to_string()]);
+    let second = build_all(
+        &checkout,
+        &["--out".to_string(), copy_root.join("out").display().to_string()],
+    );
     set_target_dir_override(None);
     let second = second?;
     let mut mismatches = Vec::new();
     for a in first {
         match second.iter().find(|b| b.name == a.name) {
             Some(b) if b.sha256 == a.sha256 => {}
-            Some(b) => mismatches.push(format!("{}: {} here, {} from {}", a.name, a.sha256, b.sha256, checkout.display())),
+            Some(b) => mismatches.push(format!(
+                "{}: {} here, {} from {}",
+                a.name,
+                a.sha256,
+                b.sha256,
+                checkout.display()
+            )),
             None => mismatches.push(format!("{}: not built from the copy", a.name)),
         }
     }
     if !mismatches.is_empty() {
         bail!("components are not reproducible:\n  {}", mismatches.join("\n  "));
     }
-    eprintln!("xtask: {} component(s) byte-identical from a second checkout path and a fresh target dir", first.len());
+    eprintln!(
+        "xtask: {} component(s) byte-identical from a second checkout path and a fresh target dir",
+        first.len()
+    );
     std::fs::remove_dir_all(&copy_root).ok();
     Ok(())
 }

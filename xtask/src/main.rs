@@ -4,6 +4,8 @@
 //!   components under `tests/components/`) for `wasm32-unknown-unknown`, turns each core module into a
 //!   component with the `wit-component` crate, checks its imports against its declared world, and writes
 //!   `target/components/<name>.wasm` plus an `index.json` of sha256 pins.
+//! * `build-c` and `c-bindings` are the C SDK's build (`c_sdk`): bindings from the WIT, clang-19, the same
+//!   component encoding and import gate, `target/components/<name>.wasm` plus `c-index.json`.
 //! * `test` is the project's one test command (the README's and CI's): it installs what is missing,
 //!   builds the components, checks formatting, runs the whole test suite and clippy, and prints a summary.
 //!
@@ -12,6 +14,7 @@
 //! members); registry paths do, via panic locations, so `$CARGO_HOME` is remapped here. The toolchain
 //! and every tool crate are pinned (`rust-toolchain.toml`, `=` versions, `--locked`).
 
+mod c_sdk;
 mod components;
 
 use std::path::PathBuf;
@@ -24,6 +27,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-components") => components::build_all(&workspace_root(), &args[1..]).map(|_| ()),
+        Some("c-bindings") => c_sdk::bindings_cmd(&workspace_root(), &args[1..]),
+        Some("build-c") => c_sdk::build_cmd(&workspace_root(), &args[1..]).map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
         Some("seal-examples") => seal_examples(),
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  build-components [--out DIR] [--check-pins]   build every component reproducibly\n  \
+                 build-c [--out DIR] [--repro]                 build the C SDK's components (sdk/c/examples/*)\n  \
+                 c-bindings --world W --out DIR                write the C bindings of world W (transform, side-effect)\n  \
                  test [--no-clippy] [--no-repro]               the full test suite (what CI runs)\n  \
                  ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
                  seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
@@ -129,11 +136,21 @@ fn test(args: &[String]) -> Result<()> {
         first_build = components::build_all(&root, &[])?;
         Ok(())
     });
-    if built && !args.iter().any(|a| a == "--no-repro") {
+    let no_repro = args.iter().any(|a| a == "--no-repro");
+    if built && !no_repro {
         run("components reproducible from a second checkout path", &mut || {
             components::repro_check(&root, &first_build)
         });
     }
+    // The C SDK's example component (installs Debian's clang-19 toolchain when missing and running as
+    // root); its vectors run in `cargo test` below, which fails loudly if this step did not build it.
+    run("C SDK example", &mut || {
+        let mut args = vec![];
+        if !no_repro {
+            args.push("--repro".to_string());
+        }
+        c_sdk::build_cmd(&root, &args).map(|_| ())
+    });
     if built {
         run("cargo test --workspace", &mut || {
             status(

@@ -47,6 +47,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use regex_lite::Regex;
+use sealed_sdk::json::cmp_numbers;
 use sealed_sdk::serde_json::{self, Map, Number};
 use sealed_sdk::{Error, Outcome, Value, json};
 use serde::Deserialize;
@@ -972,42 +973,6 @@ fn first_duplicate(items: &[Value]) -> Option<(usize, usize)> {
         }
     }
     None
-}
-
-/// Exact order of two JSON numbers, whatever mix of i64, u64 and f64 they are stored as (comparing as
-/// f64 would call 2^53 + 1 equal to 2^53).
-pub fn cmp_numbers(a: &Number, b: &Number) -> Ordering {
-    match (int(a), int(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(x), None) => cmp_int_float(x, b.as_f64().unwrap_or(0.0)),
-        (None, Some(y)) => cmp_int_float(y, a.as_f64().unwrap_or(0.0)).reverse(),
-        (None, None) => a
-            .as_f64()
-            .unwrap_or(0.0)
-            .partial_cmp(&b.as_f64().unwrap_or(0.0))
-            .unwrap_or(Ordering::Equal),
-    }
-}
-
-fn int(n: &Number) -> Option<i128> {
-    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
-}
-
-fn cmp_int_float(x: i128, f: f64) -> Ordering {
-    // Every integer a JSON number holds fits in ±2^64 (< 1e30), so a float beyond ±1e30 is simply
-    // outside, and one within it floors to an exact i128.
-    const LIMIT: f64 = 1.0e30;
-    if f > LIMIT {
-        return Ordering::Less;
-    }
-    if f < -LIMIT {
-        return Ordering::Greater;
-    }
-    let floor = f.floor();
-    match x.cmp(&(floor as i128)) {
-        Ordering::Equal if f > floor => Ordering::Less,
-        o => o,
-    }
 }
 
 /// Whether `n` is an integer multiple of `m` (`m > 0`), exactly for decimal notation (`0.3` is a

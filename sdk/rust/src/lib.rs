@@ -23,6 +23,7 @@
 //! This crate owns the guest side of the `sealed:capability` WIT contract. It must never offer an ambient
 //! I/O path (clock, randomness, files): everything a component touches comes through [`Storage`].
 
+pub mod json;
 pub mod storage;
 pub mod testing;
 
