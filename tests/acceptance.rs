@@ -402,3 +402,24 @@ fn a_payload_integer_beyond_2_pow_53_is_refused_because_it_cannot_be_recorded_ex
     assert!(trace(&r).nodes().next().is_none());
     assert!(!dir.path().join("sealed.db").exists(), "the store was never opened");
 }
+
+#[test]
+fn an_unknown_workflow_is_refused_and_names_the_ones_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = root().join("snapshots/register-actor/sealed");
+    let payload = PayloadSource::File(root().join("snapshots/register-actor/payloads/valid.json"));
+    let r = sealed_host::run(
+        engine(),
+        &request(&snap, "register_actors", payload, dir.path(), signed()),
+    )
+    .unwrap();
+    assert_eq!(r.end, EndKind::Refused);
+    let f = r.error.as_ref().unwrap();
+    assert_eq!(f.code, "WORKFLOW_UNKNOWN");
+    assert!(f.message.contains("register_actor"), "{}", f.message);
+    assert_eq!(
+        trace(&r).run_end().unwrap().error.as_ref().unwrap().code,
+        "WORKFLOW_UNKNOWN"
+    );
+    assert!(!dir.path().join("sealed.db").exists());
+}
