@@ -3,6 +3,8 @@
 //! Run: `cargo bench -p sealed-attest --bench verify` (release). Each trace has one node line per step,
 //! each node with one journaled storage call, like the register-actor workflow's `register` node.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Instant;
 
 use sealed_attest::{PrivateKey, PublicKey, Role, RunAttestationInputs, TrustRoot};

@@ -1,5 +1,7 @@
 //! The trace chain detects every single-byte change, deletion and reordering, and names the line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
 use sealed_trace::*;
 use serde_json::json;
 
