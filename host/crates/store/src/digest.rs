@@ -3,6 +3,7 @@
 //! Everything here is a pure function of its inputs (no database): two stores that commit the same runs
 //! with the same write-sets reach the same ledger heads, byte for byte.
 
+use sealed_capability::{InsertOutcome, StorageRequest, StorageResponse};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -50,6 +51,32 @@ pub struct Write {
     pub position: u64,
     /// sha256 of the bytes written (lowercase hex).
     pub value_sha256: String,
+}
+
+/// The change a storage call made, if any, from its request and its successful response: the one
+/// definition of a write. The run's transaction records writes with it, and a replay rebuilds a run's
+/// write-set from the trace's journal with it, so both reach the same write-set digest and ledger head.
+/// Reads, `already-exists` and refusals change nothing and are no write.
+pub fn write_of(request: &StorageRequest, response: &StorageResponse) -> Option<Write> {
+    let (kind, label, key, position, value) = match (request, response) {
+        (StorageRequest::RegistryInsert { label, key, value }, StorageResponse::Insert(InsertOutcome::Inserted)) => {
+            (WriteKind::RegistryInsert, label, key, 0, value)
+        }
+        (StorageRequest::EventsAppend { label, key, payload }, StorageResponse::Seq(seq)) => {
+            (WriteKind::EventsAppend, label, key, *seq, payload)
+        }
+        (StorageRequest::StateStoreIfVersion { label, key, value, .. }, StorageResponse::Version(version)) => {
+            (WriteKind::StateStore, label, key, *version, value)
+        }
+        _ => return None,
+    };
+    Some(Write {
+        kind,
+        label: label.clone(),
+        key: key.clone(),
+        position,
+        value_sha256: sha256_hex(value),
+    })
 }
 
 /// sha256 of `bytes`, lowercase hex.

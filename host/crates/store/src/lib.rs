@@ -36,7 +36,9 @@ mod error;
 mod run;
 mod schema;
 
-pub use digest::{GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_set_digest};
+pub use digest::{
+    GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
+};
 pub use error::StoreError;
 pub use run::{CommitInfo, RunRecord, RunTx};
 pub use schema::SCHEMA_VERSION;

@@ -16,7 +16,7 @@ use sealed_capability::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{Write, WriteKind, next_ledger_head, sha256_hex, write_set_digest};
+use crate::digest::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
 use crate::error::StoreError;
 
 /// Every statement of the run path. Each is a primary-key lookup, seek or insert (checked by the
@@ -306,8 +306,8 @@ impl StorageBackend for RunTx {
             return Err(StorageError::Other(why));
         }
         match apply(conn, &self.run_id, request) {
-            Ok(Applied { response, write }) => {
-                if let Some(w) = write {
+            Ok(response) => {
+                if let Some(w) = write_of(request, &response) {
                     self.writes.push(w);
                 }
                 Ok(response)
@@ -316,12 +316,6 @@ impl StorageBackend for RunTx {
             Err(Failure::Sqlite(what, e)) => Err(self.fail(what, e)),
         }
     }
-}
-
-/// A request's result and the change it made, if any.
-struct Applied {
-    response: StorageResponse,
-    write: Option<Write>,
 }
 
 enum Failure {
@@ -345,8 +339,9 @@ fn to_u64(v: i64) -> u64 {
 }
 
 /// Executes one request inside the open transaction. Every statement is a primary-key lookup or insert.
-fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<Applied, Failure> {
-    let read = |response| Ok(Applied { response, write: None });
+/// The change it made, if any, is derived from the request and the response by [`write_of`].
+fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<StorageResponse, Failure> {
+    let read = Ok;
     match request {
         StorageRequest::RegistryInsert { label, key, value } => {
             let existing: Option<Vec<u8>> = conn
@@ -364,10 +359,7 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<Ap
                     conn.prepare_cached(q::REGISTRY_INSERT)
                         .and_then(|mut s| s.execute(params![label, key, value, digest, run_id]))
                         .map_err(sql("inserting a registry key"))?;
-                    Ok(Applied {
-                        response: StorageResponse::Insert(InsertOutcome::Inserted),
-                        write: Some(write(WriteKind::RegistryInsert, label, key, 0, digest)),
-                    })
+                    Ok(StorageResponse::Insert(InsertOutcome::Inserted))
                 }
             }
         }
@@ -400,10 +392,7 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<Ap
                 .and_then(|mut s| s.execute(params![label, key, seq, payload, run_id]))
                 .map_err(sql("appending an event"))?;
             let seq = to_u64(seq);
-            Ok(Applied {
-                response: StorageResponse::Seq(seq),
-                write: Some(write(WriteKind::EventsAppend, label, key, seq, sha256_hex(payload))),
-            })
+            Ok(StorageResponse::Seq(seq))
         }
         StorageRequest::EventsRead {
             label,
@@ -469,10 +458,7 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<Ap
                     ))));
                 }
             };
-            Ok(Applied {
-                response: StorageResponse::Version(new_version),
-                write: Some(write(WriteKind::StateStore, label, key, new_version, sha256_hex(value))),
-            })
+            Ok(StorageResponse::Version(new_version))
         }
     }
 }
@@ -487,16 +473,6 @@ fn load_version(conn: &Connection, label: &str, key: &str) -> Result<Option<i64>
     conn.prepare_cached(q::STATE_VERSION)
         .and_then(|mut s| s.query_row([label, key], |r| r.get(0)).optional())
         .map_err(sql("loading a state version"))
-}
-
-fn write(kind: WriteKind, label: &str, key: &str, position: u64, value_sha256: String) -> Write {
-    Write {
-        kind,
-        label: label.to_string(),
-        key: key.to_string(),
-        position,
-        value_sha256,
-    }
 }
 
 #[cfg(test)]

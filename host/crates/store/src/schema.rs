@@ -159,21 +159,18 @@ fn inspect(conn: &Connection, db: &Path) -> Result<Found, StoreError> {
         path: db.to_path_buf(),
         detail,
     };
-    let has_version_table: bool = conn
+    // One statement, so one read snapshot: as two, another process creating the schema between them
+    // would make a fresh store look like a foreign one ("tables but no schema_version"). Found by the
+    // racing-opens test.
+    let (has_version_table, other_tables): (bool, i64) = conn
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version')",
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'), \
+                    (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(|e| map_open_read(e, db))?;
     if !has_version_table {
-        let other_tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| map_open_read(e, db))?;
         if other_tables > 0 {
             return Err(schema_err(format!(
                 "the database has {other_tables} table(s) but no schema_version table: it is not a sealed store"
