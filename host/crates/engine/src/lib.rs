@@ -567,6 +567,16 @@ fn trap_error(e: wasmtime::Error, limit_hit: Option<String>, limits: &Limits) ->
         // A limiter refusal surfaces as a plain error (or, for some grow paths, as a trap): the flag
         // the limiter set is what identifies it.
         (_, Some(detail)) => InvokeError::MemoryLimit { detail },
+        // Counts (instances, tables, memories) are refused by wasmtime itself while instantiating, with a
+        // plain error and no limiter callback, so the message is the only mark (wasmtime is pinned; the
+        // engine tests provoke it).
+        (_, None) if format!("{e:#}").contains("resource limit exceeded") => InvokeError::MemoryLimit {
+            detail: format!(
+                "{e:#} (limits.instances = {} bounds the component's core instances, and its tables and \
+                 memories)",
+                limits.instances
+            ),
+        },
         _ => InvokeError::Trap {
             message: format!("{e:#}"),
         },

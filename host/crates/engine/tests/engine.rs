@@ -174,6 +174,90 @@ fn memory_limit_at_instantiation_and_during_the_call() {
 }
 
 #[test]
+fn table_elements_budget_is_memory_limit() {
+    // Grows a one-element table by 50,000 elements (under the pool's own per-table cap), then answers
+    // SUCCESS.
+    let grow_table = transform(
+        "(drop (table.grow $t (ref.null func) (i32.const 50000)))
+         (call $ok (i32.const 16) (i32.const 7) (i32.const 32) (i32.const 2))",
+        r#"(table $t 1 funcref) (data (i32.const 32) "{}")"#,
+    );
+    let prepared = engine().prepare(&grow_table, World::Transform, &[]).unwrap();
+
+    let limits = Limits {
+        table_elements: 1_000,
+        ..test_limits()
+    };
+    let err = prepared.invoke("{}", &limits, gate(&[], &limits)).result.unwrap_err();
+    assert_eq!(err.code(), "MEMORY_LIMIT", "{err}");
+    assert!(
+        matches!(&err, InvokeError::MemoryLimit { detail } if detail.contains("table") && detail.contains("50001")),
+        "{err:?}"
+    );
+    assert!(err.is_deterministic());
+
+    // The same component within a budget that allows the growth: the limit is what refused it.
+    let limits = Limits {
+        table_elements: 60_000,
+        ..test_limits()
+    };
+    let out = prepared.invoke("{}", &limits, gate(&[], &limits)).result.unwrap();
+    assert_eq!(out.outcome, "SUCCESS");
+}
+
+#[test]
+fn instance_budget_is_memory_limit() {
+    let prepared = engine().prepare(&echo(), World::Transform, &[]).unwrap();
+    let limits = Limits {
+        instances: 0,
+        ..test_limits()
+    };
+    let inv = prepared.invoke("{}", &limits, gate(&[], &limits));
+    let err = inv.result.unwrap_err();
+    assert_eq!(err.code(), "MEMORY_LIMIT", "{err}");
+    assert!(
+        matches!(&err, InvokeError::MemoryLimit { detail } if detail.contains("instance")),
+        "{err:?}"
+    );
+    assert!(err.is_deterministic());
+    assert_eq!(inv.fuel_used, 0, "refused at instantiation: nothing ran");
+
+    // A side effect instantiates more than one core instance (the module and its import shims): a budget
+    // of one is too small for it, the default is not.
+    let grants = [grant(Interface::Registry, "actors", &[Op::Insert])];
+    let insert = engine().prepare(&insert(), World::SideEffect, &grants).unwrap();
+    let limits = Limits {
+        instances: 1,
+        ..test_limits()
+    };
+    let err = insert
+        .invoke(r#"{"n":1}"#, &limits, gate(&grants, &limits))
+        .result
+        .unwrap_err();
+    assert_eq!(err.code(), "MEMORY_LIMIT", "{err}");
+    let limits = test_limits();
+    let out = insert
+        .invoke(r#"{"n":1}"#, &limits, gate(&grants, &limits))
+        .result
+        .unwrap();
+    assert_eq!(out.outcome, "SUCCESS");
+}
+
+#[test]
+fn a_run_error_internal_is_node_internal() {
+    let fail = transform(
+        "(call $err (i32.const 1) (i32.const 32) (i32.const 13))",
+        r#"(data (i32.const 32) "disk on fire!")"#,
+    );
+    let prepared = engine().prepare(&fail, World::Transform, &[]).unwrap();
+    let limits = test_limits();
+    let err = prepared.invoke("{}", &limits, gate(&[], &limits)).result.unwrap_err();
+    assert_eq!(err, InvokeError::Internal("disk on fire!".into()));
+    assert_eq!(err.code(), "NODE_INTERNAL");
+    assert!(err.is_deterministic());
+}
+
+#[test]
 fn traps_run_errors_and_output_checks() {
     let limits = test_limits();
     let trap = engine().prepare(&trap(), World::Transform, &[]).unwrap();
@@ -477,48 +561,6 @@ fn engine_and_prepared_can_be_shared_across_threads() {
             });
         }
     });
-}
-
-/// Per-invocation cost (fresh store + instantiate + call + drop). Run it in release:
-/// `cargo test --release -p sealed-engine --test engine -- --ignored --nocapture per_invocation`.
-#[test]
-#[ignore = "timing, run explicitly in release"]
-fn per_invocation_timing() {
-    let limits = test_limits();
-    let cases = [
-        (
-            "generate-id (transform)",
-            built_component("generate-id"),
-            World::Transform,
-            vec![],
-            r#"{"data":{"actor":"ada","n":[1,2,3]},"prefix":"AC_","length":16}"#,
-        ),
-        (
-            "fixture insert (side effect, 1 storage call)",
-            insert(),
-            World::SideEffect,
-            vec![grant(Interface::Registry, "actors", &[Op::Insert])],
-            r#"{"n":1}"#,
-        ),
-    ];
-    for (name, component, world, grants, input) in cases {
-        let started = std::time::Instant::now();
-        let prepared = engine().prepare(&component, world, &grants).unwrap();
-        let prepare = started.elapsed();
-        let mut samples = Vec::new();
-        for _ in 0..2_000 {
-            let t = std::time::Instant::now();
-            let inv = prepared.invoke(input, &limits, gate(&grants, &limits));
-            samples.push(t.elapsed());
-            assert!(inv.result.is_ok());
-        }
-        samples.sort();
-        eprintln!(
-            "{name}: prepare (compile) {prepare:?}; invoke median {:?}, p90 {:?}",
-            samples[samples.len() / 2],
-            samples[samples.len() * 9 / 10]
-        );
-    }
 }
 
 /// The same gate checks with the real capability components (`registry-insert`, `state-get`).
