@@ -13,7 +13,7 @@
 //! | `<run-id>.jsonl` | the trace file's bytes |
 //! | `trace-chain-head` | the hash of the trace's last line |
 //! | `payload` | the payload's canonical JSON (only when the trace records one) |
-//! | `ledger-after` | the store's ledger head after the commit (only when the run committed) |
+//! | `ledger-after` | the store's ledger head after the run: the commit's, or for a run that failed while it held the store, the unchanged head (absent when the store was never reached) |
 //!
 //! This module must never read a data root or run Wasm; the trace file is its only input.
 
@@ -175,9 +175,7 @@ pub fn execution_subjects(run_id: &str, trace_bytes: &[u8], trace: &VerifiedTrac
     if let Some(d) = trace.run_start().and_then(|s| s.payload_digest.as_deref()) {
         subjects.push(Subject::sha256(PAYLOAD_SUBJECT, d));
     }
-    if let Some(end) = trace.run_end().filter(|e| e.committed)
-        && let Some(head) = end.ledger_after.as_deref()
-    {
+    if let Some(head) = trace.run_end().and_then(|e| e.ledger_after.as_deref()) {
         subjects.push(Subject::sha256(LEDGER_AFTER_SUBJECT, head));
     }
     subjects

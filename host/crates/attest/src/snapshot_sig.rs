@@ -125,6 +125,18 @@ pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Resu
     }
     let envelope = Envelope::parse(&read_capped(&sig_path, MAX_ENVELOPE_BYTES)?)?;
     let verified = verify(&envelope, trust, Role::SnapshotSigner)?;
+    // DSSE leaves the keyid hint unsigned, and `verify` tries every key when it misses; but `host seal`
+    // always writes the right one, so a hint that names another key means the file was edited.
+    if verified.hint != verified.keyid {
+        return Err(AttestError::SignatureInvalid {
+            detail: format!(
+                "{}: the signature's keyid hint is {:?}, but key {} made it (the file was edited)",
+                sig_path.display(),
+                verified.hint,
+                verified.keyid
+            ),
+        });
+    }
     if verified.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(AttestError::StatementInvalid {
             detail: format!(

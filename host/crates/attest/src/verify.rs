@@ -33,6 +33,11 @@
 //! 17. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>`, `snapshot.sig.json`
 //!     verifies against the trust root's snapshot-signer keys and was made by that key.
 //!
+//! With the auditor policy [`VerifyReport::require_signed_snapshot`] (`host verify
+//! --require-signed-snapshot`):
+//!
+//! 18. `snapshot-trust`: the run verified a snapshot signature (it did not use the development opt-out).
+//!
 //! This module must never read a data root, run Wasm, or reach the network.
 
 use std::path::Path;
@@ -46,7 +51,7 @@ use serde_json::Value;
 use crate::dsse::{Envelope, VerifiedPayload, verify};
 use crate::keys::Role;
 use crate::run::{CHAIN_HEAD_SUBJECT, execution_predicate, execution_subjects, run_id_of};
-use crate::snapshot_sig::{read_capped, verify_snapshot_signature};
+use crate::snapshot_sig::{SIGNATURE_FILE, read_capped, verify_snapshot_signature};
 use crate::statement::{EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, Statement};
 use crate::trust::TrustRoot;
 
@@ -74,6 +79,9 @@ pub struct VerifyReport {
     pub status: Option<String>,
     /// The trusted run-signer key that signed the execution statement.
     pub signer: Option<String>,
+    /// How the run established the snapshot's authenticity, from the verified trace's `run_start`:
+    /// `signed:<keyid>`, or the development opt-out (`UNSIGNED …`), which an auditor should see.
+    pub snapshot_trust: Option<String>,
     pub checks: Vec<Check>,
 }
 
@@ -83,6 +91,25 @@ impl VerifyReport {
     }
     pub fn check(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// Auditor policy: the run must have used a snapshot signed by a trusted snapshot signer (not the
+    /// development opt-out). Adds the `snapshot-trust` check; `ok` then also requires it.
+    pub fn require_signed_snapshot(&mut self) {
+        let (ok, detail) = match self.snapshot_trust.as_deref() {
+            Some(t) if t.starts_with("signed:") => (true, format!("the run verified the snapshot signature ({t})")),
+            Some(t) => (
+                false,
+                format!("the run did not verify a snapshot signature: run_start.snapshot_trust is {t:?}"),
+            ),
+            None => (false, "not checked: the trace did not verify".to_string()),
+        };
+        self.checks.push(Check {
+            name: "snapshot-trust".into(),
+            ok,
+            detail,
+        });
+        self.ok &= ok;
     }
 }
 
@@ -471,11 +498,15 @@ pub fn verify_run(trace_path: &Path, trust: &TrustRoot, snapshot: Option<&Path>)
         .as_ref()
         .and_then(|t| t.run_end().map(|e| e.status.clone()))
         .or_else(|| stmt.and_then(|(_, s)| s.predicate.get("status").and_then(Value::as_str).map(String::from)));
+    let snapshot_trust = trace
+        .as_ref()
+        .and_then(|t| t.run_start().map(|s| s.snapshot_trust.clone()));
     VerifyReport {
         ok: c.0.iter().all(|x| x.ok),
         run_id,
         status,
         signer,
+        snapshot_trust,
         checks: c.0,
     }
 }
@@ -592,7 +623,10 @@ fn check_snapshot(
                     st.keyid
                 ),
             ),
-            Err(e) => c.fail("snapshot-signature", format!("{dp}: {}: {e}", e.code())),
+            Err(e) => c.fail(
+                "snapshot-signature",
+                format!("{dp}/{SIGNATURE_FILE}: {}: {e}", e.code()),
+            ),
         },
     }
 }

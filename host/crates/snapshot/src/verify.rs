@@ -130,6 +130,13 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
 /// Parses manifest bytes with every check that needs no other file: closed schema, known format,
 /// canonical form, closure rules. Returns the manifest and its digest.
 pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
+    let (manifest, digest) = parse_manifest_form(path, bytes)?;
+    crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
+    Ok((manifest, digest))
+}
+
+/// [`parse_manifest`] without the closure rules: the form of the bytes only.
+fn parse_manifest_form(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
     // Parse as a Value first to read `format`: an unknown format should be reported as such, not as
     // whatever field the newer format added.
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| SnapshotError::ManifestInvalid {
@@ -173,7 +180,6 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), S
     if reencoded != bytes {
         return Err(SnapshotError::NotCanonical);
     }
-    crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
     Ok((manifest, sha256_hex(bytes)))
 }
 
@@ -204,7 +210,9 @@ pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
 pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
-    let (manifest, digest) = parse_manifest(&manifest_path, &bytes)?;
+    let (manifest, digest) = parse_manifest_form(&manifest_path, &bytes)?;
+    // The digest before the closure rules: an edited manifest is reported as what it is (not what was
+    // sealed), not as whichever rule the edit happened to break.
     let expected = read_digest_file(dir)?;
     if expected != digest {
         return Err(SnapshotError::DigestMismatch {
@@ -212,6 +220,7 @@ pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
             actual: digest,
         });
     }
+    crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
 
     let mut components = BTreeMap::new();
     for (sha, decl) in &manifest.components {
