@@ -52,7 +52,7 @@ fn create_key_dir(data_root: &Path, dir: &Path) -> Result<(), Failure> {
     let io = |what: &str, e: std::io::Error| Failure::new("KEY_IO", format!("{what}: {e}"));
     std::fs::create_dir_all(data_root).map_err(|e| io(&format!("creating {}", data_root.display()), e))?;
     let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| Failure::new("KEY_IO", format!("no OS randomness: {e}")))?;
+    getrandom::fill(&mut rnd).map_err(|e| Failure::new("RANDOM_UNAVAILABLE", format!("no OS randomness: {e}")))?;
     let tmp = data_root.join(format!(".keys-{}", hex::encode(rnd)));
     sealed_attest::keygen(&tmp, Role::RunSigner, RUN_KEY_NAME).map_err(attest_failure)?;
     match std::fs::rename(&tmp, dir) {

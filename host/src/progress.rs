@@ -1,4 +1,5 @@
-//! Progress bars for long work (sealing or inspecting many components), on stderr, only for a person.
+//! Progress bars for long work (sealing, inspecting or, in `host run`, compiling many components), on stderr,
+//! only for a person.
 //!
 //! A bar is drawn only when stderr is a terminal: piped or redirected output (CI, `--json` consumers,
 //! scripts) gets no bar and no escape codes, so stdout and stderr stay machine-readable. `SEALED_NO_PROGRESS`
@@ -43,6 +44,12 @@ impl Progress {
     pub fn set_item(&self, item: &str) {
         if let Some(b) = &self.0 {
             b.set_prefix(item.to_string());
+        }
+    }
+
+    pub fn set_position(&self, pos: u64) {
+        if let Some(b) = &self.0 {
+            b.set_position(pos);
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! The payload comes from the trace's `run_start`; every storage call is answered from the trace's
 //! host-call journal (no data root). The replay rebuilds every trace line with the same code `run` uses and
-//! requires identical node records (outcomes, outputs, fuel, journals) and an identical chain head. Any
+//! requires identical node records (outcomes, outputs, fuel, journals), the same write-set digest and ledger
+//! head after (recomputed from the journal and the recorded head before), and an identical chain head. Any
 //! difference is a divergence naming the node and the field. This module must never open a store.
 
 use std::collections::BTreeMap;
@@ -74,19 +75,27 @@ impl StorageBackend for JournalBackend {
             Some(e) => {
                 let m = format!(
                     "component asked for {}, the journal holds {} next",
-                    request.name(),
-                    e.request.name()
+                    describe(request),
+                    describe(&e.request)
                 );
                 self.mismatch.get_or_insert(m.clone());
                 Err(StorageError::Other(format!("replay divergence: {m}")))
             }
             None => {
-                let m = format!("component asked for {} beyond the end of the journal", request.name());
+                let m = format!(
+                    "component asked for {} beyond the end of the journal",
+                    describe(request)
+                );
                 self.mismatch.get_or_insert(m.clone());
                 Err(StorageError::Other(format!("replay divergence: {m}")))
             }
         }
     }
+}
+
+/// `registry.insert("actors", "AC_…")`: enough to see which argument differs.
+fn describe(request: &StorageRequest) -> String {
+    format!("{}({:?}, {:?})", request.name(), request.label(), request.key())
 }
 
 fn event_node(e: &TraceEvent) -> Option<String> {
@@ -219,7 +228,6 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                 let steps = std::mem::take(&mut invoker.steps);
                 let backend = invoker.backend.take();
                 nodes_replayed = steps.len();
-                events.extend(sink);
                 if let Some(m) = backend.as_ref().and_then(|b| b.mismatch.clone()) {
                     divergences.push(Divergence {
                         line: 0,
@@ -238,19 +246,30 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                         replayed: "not requested".into(),
                     });
                 }
-                // What the store did at commit is not re-executable without it; it is taken as recorded.
-                let ledger = match (
-                    &recorded_end.ledger_before,
-                    &recorded_end.ledger_after,
-                    &recorded_end.write_set_digest,
-                ) {
-                    (Some(b), Some(a), Some(w)) => Some(Ledger {
-                        before: b.clone(),
-                        after: a.clone(),
-                        write_set: w.clone(),
-                    }),
-                    _ => None,
-                };
+                // The ledger head the run started from is prior state, taken as recorded; the write-set and
+                // the head after it are recomputed from the replayed journals, as the store computed them.
+                let ledger = recorded_end.ledger_before.as_ref().map(|before| {
+                    let writes: Vec<sealed_store::Write> = sink
+                        .iter()
+                        .filter_map(|e| match e {
+                            TraceEvent::Node(n) => Some(n),
+                            _ => None,
+                        })
+                        .flat_map(|n| n.storage.iter())
+                        .filter_map(|e| {
+                            e.result
+                                .as_ref()
+                                .ok()
+                                .and_then(|r| sealed_store::write_of(&e.request, r))
+                        })
+                        .collect();
+                    let write_set = sealed_store::write_set_digest(&writes);
+                    Ledger {
+                        before: before.clone(),
+                        after: sealed_store::next_ledger_head(before, &start.run_id, &write_set),
+                        write_set: Some(write_set),
+                    }
+                });
                 let end = match walk {
                     Walk::Terminal { node, status, ok, .. } => run_end(
                         &steps,
@@ -266,9 +285,12 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                             sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
                             sealed_graph::WalkError::Invoke(f) => f,
                         };
-                        run_end(&steps, "FAILED", false, None, Some(&f), false, None)
+                        // A run that failed while holding the store left it as it was.
+                        let unchanged = recorded_end.ledger_before.as_deref().map(Ledger::unchanged);
+                        run_end(&steps, "FAILED", false, None, Some(&f), false, unchanged.as_ref())
                     }
                 };
+                events.extend(sink);
                 events.push(end);
             }
         }

@@ -58,11 +58,13 @@ pub const UNSIGNED_TRUST_LABEL: &str = "UNSIGNED (--insecure-allow-unsigned-snap
 #[derive(Debug, Clone)]
 pub enum PayloadSource {
     File(PathBuf),
+    /// Payload text read by the caller (`--payload -`: standard input), parsed exactly like a file's.
+    Text(Vec<u8>),
     Inline(Value),
 }
 
 /// How a run ended, as a class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndKind {
     /// Reached a terminal node with `ok: true`.
@@ -129,7 +131,8 @@ pub struct RunReport {
 /// A fresh run id: UTC time (sortable) plus 64 random bits (unique across processes and machines).
 pub fn new_run_id() -> Result<String, Failure> {
     let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| Failure::new("RUN_ID", format!("no OS randomness for a run id: {e}")))?;
+    getrandom::fill(&mut rnd)
+        .map_err(|e| Failure::new("RANDOM_UNAVAILABLE", format!("no OS randomness for a run id: {e}")))?;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -200,6 +203,21 @@ impl Timing {
 /// Runs one workflow. Never panics on bad input; every outcome is a [`RunReport`] with a trace, except
 /// when even the trace cannot be written (then `Err`).
 pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
+    run_observed(engine, req, &|_| {})
+}
+
+/// Where a run is, for a progress display (it changes nothing about the run).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// Component `done` of `total` of the workflow passed the static gate and was compiled (the slow part
+    /// of a run on a fresh process).
+    Prepared { node: &'a str, done: usize, total: usize },
+    /// All components are ready; the nodes run now.
+    Executing,
+}
+
+/// [`run`], reporting its progress to `observe`.
+pub fn run_observed(engine: &Engine, req: &RunRequest, observe: &dyn Fn(Progress<'_>)) -> Result<RunReport, Failure> {
     let run_id = match &req.run_id {
         Some(id) if valid_run_id(id) => id.clone(),
         Some(id) => {
@@ -317,6 +335,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
     // store is locked, so a bad component fails fast and never holds the data root.
     let t = Instant::now();
     let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
+    let total = workflow.nodes.values().filter(|n| n.task().is_some()).count();
     for (name, node) in &workflow.nodes {
         let (Some(task), Some(world)) = (node.task(), node.world()) else {
             continue;
@@ -334,6 +353,11 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         match engine.prepare_node(component, world, &task.grants, &task.limits) {
             Ok(p) => {
                 prepared.insert(name.clone(), p);
+                observe(Progress::Prepared {
+                    node: name,
+                    done: prepared.len(),
+                    total,
+                });
             }
             Err(e) => {
                 let f = Failure::new(e.code(), e.to_string()).at(name);
@@ -342,6 +366,7 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
         }
     }
     timing.mark("prepare", t);
+    observe(Progress::Executing);
     tracing::info!(
         components = prepared.len(),
         "components prepared (hash, import gate, InstancePre)"
@@ -415,7 +440,22 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
                 Ok(info) => {
                     timing.mark("commit", t);
                     let kind = if ok { EndKind::Succeeded } else { EndKind::Completed };
-                    ctx.finish(trace, timing, digest, kind, status, Some(node), None, true, Some(info))
+                    let ledger = Ledger {
+                        before: info.ledger_before,
+                        after: info.ledger_after,
+                        write_set: Some(info.write_set_digest),
+                    };
+                    ctx.finish(
+                        trace,
+                        timing,
+                        digest,
+                        kind,
+                        status,
+                        Some(node),
+                        None,
+                        true,
+                        Some(ledger),
+                    )
                 }
                 Err(e) => {
                     let f = Failure::new(e.code(), e.to_string()).nondeterministic();
@@ -434,12 +474,24 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
             }
         }
         Walk::Failed { node, error, .. } => {
+            // Nothing is committed, so the state after is the state the run held: the evidence says so.
+            let ledger = Ledger::unchanged(tx.ledger_before());
             drop(tx.rollback());
             let f = match error {
                 sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
                 sealed_graph::WalkError::Invoke(f) => f,
             };
-            ctx.fail(trace, timing, digest, EndKind::Failed, f)
+            ctx.finish(
+                trace,
+                timing,
+                digest,
+                EndKind::Failed,
+                "FAILED".into(),
+                None,
+                Some(f),
+                false,
+                Some(ledger),
+            )
         }
     }
 }
@@ -449,9 +501,24 @@ pub fn run(engine: &Engine, req: &RunRequest) -> Result<RunReport, Failure> {
 fn verify_snapshot(dir: &Path, trust: &TrustPolicy) -> Result<(VerifiedSnapshot, String), Failure> {
     let snapshot = sealed_snapshot::load_verified(dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
     let label = match trust {
-        TrustPolicy::Require(root) => sealed_attest::verify_snapshot_signature(dir, root)
-            .map_err(|e| Failure::new(e.code(), format!("snapshot signature: {e}")))?
-            .label(),
+        TrustPolicy::Require(root) => {
+            let signed = sealed_attest::verify_snapshot_signature(dir, root)
+                .map_err(|e| Failure::new(e.code(), format!("snapshot signature: {e}")))?;
+            // The signature check reads manifest.json again; it must have vouched for the very bytes that
+            // were loaded and will run, not for a file swapped in between.
+            if signed.digest != snapshot.digest() {
+                return Err(Failure::new(
+                    "SIGNATURE_INVALID",
+                    format!(
+                        "snapshot signature: manifest.json changed while it was being verified (loaded sha256 \
+                         {}, signed sha256 {})",
+                        snapshot.digest(),
+                        signed.digest
+                    ),
+                ));
+            }
+            signed.label()
+        }
         TrustPolicy::InsecureAllowUnsigned => UNSIGNED_TRUST_LABEL.to_string(),
     };
     Ok((snapshot, label))
@@ -491,17 +558,18 @@ fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
         PayloadSource::File(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::new(
-                    "PAYLOAD_INVALID",
-                    format!("payload {} is not JSON: {e}", path.display()),
-                )
-            })?;
-            match crate::admission::unrecordable(&value) {
-                Some(why) => Err(refuse(why)),
-                None => Ok(value),
-            }
+            parse_payload(&bytes, &path.display().to_string())
         }
+        PayloadSource::Text(bytes) => parse_payload(bytes, "(standard input)"),
+    }
+}
+
+fn parse_payload(bytes: &[u8], origin: &str) -> Result<Value, Failure> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Failure::new("PAYLOAD_INVALID", format!("payload {origin} is not JSON: {e}")))?;
+    match crate::admission::unrecordable(&value) {
+        Some(why) => Err(Failure::new("PAYLOAD_INVALID", format!("payload {why}"))),
+        None => Ok(value),
     }
 }
 
@@ -554,14 +622,9 @@ impl Ctx {
         terminal: Option<String>,
         error: Option<Failure>,
         committed: bool,
-        commit: Option<sealed_store::CommitInfo>,
+        ledger: Option<Ledger>,
     ) -> Result<RunReport, Failure> {
         let ok = end == EndKind::Succeeded;
-        let ledger = commit.as_ref().map(|c| Ledger {
-            before: c.ledger_before.clone(),
-            after: c.ledger_after.clone(),
-            write_set: c.write_set_digest.clone(),
-        });
         trace
             .append(&run_end(
                 &self.report_steps,
@@ -611,8 +674,8 @@ impl Ctx {
             admission_errors: Vec::new(),
             steps: self.report_steps,
             committed,
-            ledger_before: commit.as_ref().map(|c| c.ledger_before.clone()),
-            ledger_after: commit.as_ref().map(|c| c.ledger_after.clone()),
+            ledger_before: ledger.as_ref().map(|l| l.before.clone()),
+            ledger_after: ledger.map(|l| l.after),
             trace: Some(summary),
             attestation,
             report_files,
@@ -732,11 +795,24 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
     }
 }
 
-/// The store's account of a committed run, as recorded in `run_end`.
+/// The store's account of a run, as recorded in `run_end`: for a committed run the head before, the head
+/// after and the write-set digest; for a run that failed while holding the store, the head it held and the
+/// same head after (nothing was written), with no write-set.
 pub(crate) struct Ledger {
     pub before: String,
     pub after: String,
-    pub write_set: String,
+    pub write_set: Option<String>,
+}
+
+impl Ledger {
+    /// A run that held the store at `head` and committed nothing.
+    pub(crate) fn unchanged(head: &str) -> Self {
+        Self {
+            before: head.to_string(),
+            after: head.to_string(),
+            write_set: None,
+        }
+    }
 }
 
 /// The last trace line of a run.
@@ -762,7 +838,7 @@ pub(crate) fn run_end(
         committed,
         ledger_before: ledger.map(|l| l.before.clone()),
         ledger_after: ledger.map(|l| l.after.clone()),
-        write_set_digest: ledger.map(|l| l.write_set.clone()),
+        write_set_digest: ledger.and_then(|l| l.write_set.clone()),
     })
 }
 

@@ -325,4 +325,135 @@ fn progress_bar_on_a_terminal_only() {
         .unwrap();
     assert_eq!(code(&o), 0);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("sealing ["));
+
+    // `host run` draws one while the workflow's components compile, on a terminal only.
+    let snap = root().join("snapshots/review-claim");
+    let run_args = |data: &Path| {
+        format!(
+            "run --snapshot {} --wf review_claim --payload {} --data-root {} --trust {}",
+            s(&snap.join("sealed")),
+            s(&snap.join("payloads/small.json")),
+            s(data),
+            s(&root().join("snapshots/trust.json"))
+        )
+    };
+    let o = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{HOST} {}", run_args(&out.path().join("data-tty"))),
+            "/dev/null",
+        ])
+        .env_remove("SEALED_NO_PROGRESS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("compiling ["), "bar drawn: {tty:?}");
+    assert!(tty.contains("APPROVED"), "{tty:?}");
+    let data = out.path().join("data-piped");
+    let args = run_args(&data);
+    let o = host(&args.split(' ').collect::<Vec<_>>());
+    assert_eq!(code(&o), 0);
+    assert!(o.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stdout(&o).contains('\u{1b}') && !stdout(&o).contains("compiling ["));
+}
+
+/// The README's first command (`cargo demo` is `host demo`): every run of `snapshots/demo.json` ends as
+/// the plan expects, each leaves a trace that exists, and the text output says where the traces are.
+#[test]
+fn the_demo_runs_its_plan_and_ends_as_expected() {
+    let data = tempfile::tempdir().unwrap();
+    let o = host(&["--json", "demo", "--data-root", s(&data.path().join("json"))]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let env = envelope(&o);
+    assert_eq!(env["ok"], true);
+    assert_eq!(env["data"]["as_expected"], true, "{env}");
+    let runs = env["data"]["runs"].as_array().unwrap();
+    let plan: Value = serde_json::from_slice(&std::fs::read(root().join("snapshots/demo.json")).unwrap()).unwrap();
+    let expected: Vec<(String, String)> = plan["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["expect"]["end"].as_str().unwrap().into(),
+                r["expect"]["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| (r["end"].as_str().unwrap().into(), r["status"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        expected.iter().map(|(_, st)| st.as_str()).collect::<Vec<_>>(),
+        ["REGISTERED", "ALREADY_REGISTERED", "REJECTED", "APPROVED", "ESCALATED"]
+    );
+    for r in runs {
+        assert!(PathBuf::from(r["trace"]["path"].as_str().unwrap()).is_file(), "{r}");
+    }
+
+    let text_root = data.path().join("text");
+    let o = host(&["demo", "--data-root", s(&text_root)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("demo finished as expected"), "{out}");
+    assert!(out.contains(&format!("data root: {}", text_root.display())), "{out}");
+    assert!(out.contains(" verify ") && out.contains(" replay "), "{out}");
+}
+
+/// A demo plan whose expectation does not hold makes the demo fail (exit 1), naming the run.
+#[test]
+fn the_demo_fails_when_a_run_does_not_end_as_its_plan_expects() {
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = dir.path().join("snapshots");
+    copy_tree(&root().join("snapshots/register-actor"), &snaps.join("register-actor"));
+    std::fs::copy(root().join("snapshots/trust.json"), snaps.join("trust.json")).unwrap();
+    let plan = json!({ "format": "sealed-demo/v1", "runs": [
+        { "what": "wrong expectation", "snapshot": "register-actor", "workflow": "register_actor",
+          "payload": "payloads/valid.json", "expect": { "end": "succeeded", "status": "ALREADY_REGISTERED" } }
+    ]});
+    std::fs::write(snaps.join("demo.json"), plan.to_string()).unwrap();
+    let o = host(&[
+        "demo",
+        "--snapshots",
+        s(&snaps),
+        "--data-root",
+        s(&dir.path().join("data")),
+    ]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("UNEXPECTED") && out.contains("did NOT behave as expected"),
+        "{out}"
+    );
+
+    std::fs::write(snaps.join("demo.json"), r#"{"format": "sealed-demo/v9", "runs": []}"#).unwrap();
+    let o = host(&[
+        "demo",
+        "--snapshots",
+        s(&snaps),
+        "--data-root",
+        s(&dir.path().join("data2")),
+    ]);
+    assert_ne!(code(&o), 0);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sealed-demo/v9"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }

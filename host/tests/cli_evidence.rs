@@ -71,6 +71,35 @@ fn run_exit_codes_and_json_error_codes() {
     assert_eq!(env["data"]["status"], "REGISTERED");
     assert!(env["error"].is_null());
 
+    // The account and the picture are written beside every trace.
+    let files: Vec<PathBuf> = env["data"]["report_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| PathBuf::from(f.as_str().unwrap()))
+        .collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["cli-1.md", "cli-1.png"]);
+    for f in &files {
+        assert!(std::fs::metadata(f).unwrap().len() > 100, "{}", f.display());
+        assert_eq!(
+            f.parent(),
+            PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap()).parent()
+        );
+    }
+
+    // Same actor id, different bytes: the snapshot routes CONFLICT to an `ok: false` terminal, exit 1.
+    let (code, env) = run(dir.path(), "conflict.json", &[]);
+    assert_eq!(
+        (code, env["ok"].as_bool(), env["data"]["status"].as_str()),
+        (1, Some(false), Some("CONFLICTING_ACTOR")),
+        "{env}"
+    );
+    assert_eq!(env["data"]["end"], "completed");
+
     let (code, env) = run(dir.path(), "invalid.json", &[]);
     assert_eq!(code, 3);
     assert_eq!(env["error"]["code"], "PAYLOAD_INVALID");
@@ -225,4 +254,182 @@ fn verify_then_tamper_and_replay_then_diverge() {
             .any(|d| d["node"] == "make_id"),
         "{env}"
     );
+}
+
+/// Usage errors are results too: under `--json` clap's complaint is one `USAGE` object (exit 2); without
+/// it, clap's own text on stderr. `--help` is not an error.
+#[test]
+fn usage_errors_under_json_are_one_result_object() {
+    let o = host(&["--json", "run", "--snapshot", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let env = envelope(&o);
+    assert_eq!(
+        (env["ok"].as_bool(), env["error"]["code"].as_str()),
+        (Some(false), Some("USAGE"))
+    );
+    let message = env["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--wf") || message.contains("required"), "{message}");
+    assert!(env["error"]["hint"].as_str().unwrap().contains("--help"));
+
+    let o = host(&["run", "--snapshot", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("required"));
+
+    let o = host(&["--json", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"));
+}
+
+/// `-vv` logs go to stderr only: stdout is still exactly one JSON line, and no key material is logged.
+#[test]
+fn verbose_logs_go_to_stderr_and_stdout_stays_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = root().join("snapshots/register-actor");
+    let o = host(&[
+        "--json",
+        "-vvv",
+        "run",
+        "--snapshot",
+        p(&snap.join("sealed")),
+        "--wf",
+        "register_actor",
+        "--payload",
+        p(&snap.join("payloads/valid.json")),
+        "--data-root",
+        p(dir.path()),
+        "--trust",
+        p(&root().join("snapshots/trust.json")),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(envelope(&o)["data"]["status"], "REGISTERED");
+    let logs = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        logs.contains("snapshot verified") && logs.contains("admission"),
+        "{logs}"
+    );
+    // The run key was created on first use; its seed never reaches the logs.
+    let key: Value = serde_json::from_slice(&std::fs::read(dir.path().join("keys/run-signer.key")).unwrap()).unwrap();
+    let seed = key["seed"].as_str().expect("seed field");
+    assert!(!logs.contains(seed), "the private key was logged");
+}
+
+/// `host seal --sign`: a snapshot-signer key gives a snapshot `host run` accepts with that key as trust
+/// (and refuses without it); a run-signer key is refused before anything is written.
+#[test]
+fn seal_signs_with_a_snapshot_signer_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    for role in ["snapshot-signer", "run-signer"] {
+        let o = host(&["--json", "keygen", "--out", p(&keys), "--role", role]);
+        assert_eq!(envelope(&o)["ok"], true);
+    }
+    // The example's source, with its component paths made absolute (they are relative to the source).
+    let src_dir = root().join("snapshots/register-actor");
+    let mut source: Value = serde_json::from_slice(&std::fs::read(src_dir.join("source.json")).unwrap()).unwrap();
+    for (_, c) in source["components"].as_object_mut().unwrap() {
+        let wasm = src_dir.join(c["wasm"].as_str().unwrap());
+        c["wasm"] = Value::String(wasm.display().to_string());
+    }
+    let src = dir.path().join("source.json");
+    std::fs::write(&src, serde_json::to_vec(&source).unwrap()).unwrap();
+
+    let wrong = dir.path().join("wrong");
+    let o = host(&[
+        "--json",
+        "seal",
+        p(&src),
+        "--out",
+        p(&wrong),
+        "--sign",
+        p(&keys.join("run-signer.key")),
+    ]);
+    assert_eq!(o.status.code(), Some(5));
+    let env = envelope(&o);
+    assert_eq!(env["error"]["code"], "KEY_ROLE", "{env}");
+    assert!(!wrong.exists(), "nothing is written when the key is refused");
+
+    let sealed = dir.path().join("sealed");
+    let o = host(&[
+        "--json",
+        "seal",
+        p(&src),
+        "--out",
+        p(&sealed),
+        "--sign",
+        p(&keys.join("snapshot-signer.key")),
+    ]);
+    assert_eq!(envelope(&o)["ok"], true, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(sealed.join("snapshot.sig.json").is_file());
+
+    let run_with = |trust: &Path, data: &Path| {
+        host(&[
+            "--json",
+            "run",
+            "--snapshot",
+            p(&sealed),
+            "--wf",
+            "register_actor",
+            "--payload",
+            p(&src_dir.join("payloads/valid.json")),
+            "--data-root",
+            p(data),
+            "--trust",
+            p(trust),
+        ])
+    };
+    let o = run_with(&keys.join("snapshot-signer.pub.json"), &dir.path().join("data"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    // The examples' trust root does not hold the new key.
+    let o = run_with(&root().join("snapshots/trust.json"), &dir.path().join("data2"));
+    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(envelope(&o)["error"]["code"], "UNTRUSTED_KEY");
+}
+
+/// `--payload -` reads standard input and judges it exactly like a file: JSON runs, non-JSON is
+/// `PAYLOAD_INVALID` (exit 5) with a trace, never a command-line error.
+#[test]
+fn a_payload_on_standard_input_is_judged_like_a_file() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = root().join("snapshots/register-actor/sealed");
+    let trust = root().join("snapshots/trust.json");
+    let with_stdin = |text: &[u8]| {
+        let mut child = Command::new(HOST)
+            .args([
+                "--json",
+                "run",
+                "--snapshot",
+                p(&snap),
+                "--wf",
+                "register_actor",
+                "--payload",
+                "-",
+            ])
+            .args(["--data-root", p(dir.path()), "--trust", p(&trust)])
+            .env("SEALED_NO_PROGRESS", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(text).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let valid = std::fs::read(root().join("snapshots/register-actor/payloads/valid.json")).unwrap();
+    let o = with_stdin(&valid);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(envelope(&o)["data"]["status"], "REGISTERED");
+
+    let o = with_stdin(b"{not json");
+    assert_eq!(o.status.code(), Some(5));
+    let env = envelope(&o);
+    assert_eq!(env["error"]["code"], "PAYLOAD_INVALID", "{env}");
+    assert!(
+        env["error"]["message"].as_str().unwrap().contains("standard input"),
+        "{env}"
+    );
+    let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
+    let t = sealed_trace::parse_and_verify(&std::fs::read(trace).unwrap()).unwrap();
+    assert_eq!(t.run_end().unwrap().error.as_ref().unwrap().code, "PAYLOAD_INVALID");
 }
