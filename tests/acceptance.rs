@@ -83,6 +83,23 @@ fn assert_verifies(r: &RunReport, data_root: &Path, snapshot: Option<&Path>) {
     assert!(report.ok, "verify failed: {:?}", report.failures().collect::<Vec<_>>());
 }
 
+/// The signed statement itself (not only the trace) says how the run ended.
+fn assert_attested_status(r: &RunReport, data_root: &Path, status: &str, error: Option<&str>) {
+    let report = sealed_attest::verify_run(&trace_path(r), &verify_trust(data_root), None);
+    assert_eq!(report.status.as_deref(), Some(status));
+    let line = std::fs::read_to_string(r.attestation.as_ref().expect("attestation")).unwrap();
+    let envelope = sealed_attest::Envelope::parse(line.lines().next().unwrap().as_bytes()).unwrap();
+    let verified =
+        sealed_attest::dsse::verify(&envelope, &verify_trust(data_root), sealed_attest::Role::RunSigner).unwrap();
+    assert_eq!(verified.payload_type, "application/vnd.in-toto+json");
+    let statement: Value = serde_json::from_slice(&verified.payload).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(statement["predicate"]["status"], status);
+    assert_eq!(statement["predicate"]["ok"], false);
+    assert_eq!(statement["predicate"]["committed"], false);
+    assert_eq!(statement["predicate"]["error"].as_str(), error);
+}
+
 fn assert_replays(r: &RunReport, snapshot: &Path) {
     let rep = sealed_host::replay::replay(engine(), &trace_path(r), snapshot).expect("replay");
     assert!(rep.ok, "replay diverged: {:?}", rep.divergences);
@@ -154,6 +171,43 @@ fn register_actor_then_again_routes_already_exists_and_writes_once() {
 }
 
 #[test]
+fn a_conflicting_actor_ends_at_an_ok_false_terminal_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = register(dir.path(), "valid.json");
+    assert_eq!(first.status, "REGISTERED");
+    let id = actor_id(&first);
+    let store = Store::open(dir.path()).unwrap();
+    let content = store.content_digest().unwrap();
+    let runs = store.ledger_head().unwrap().runs_committed;
+
+    // Same email, so the same id, bound to different bytes: the registry says CONFLICT and the snapshot
+    // routes that to a terminal declared `ok: false` — a business outcome, not a host failure.
+    let second = register(dir.path(), "conflict.json");
+    assert_eq!(
+        (second.end, second.status.as_str(), second.terminal.as_deref()),
+        (EndKind::Completed, "CONFLICTING_ACTOR", Some("conflict"))
+    );
+    assert_eq!(second.end.exit_code(), 1);
+    assert!(!second.ok && second.error.is_none(), "{second:?}");
+    let outcomes: Vec<Option<&str>> = second.steps.iter().map(|s| s.outcome.as_deref()).collect();
+    assert_eq!(outcomes, [Some("SUCCESS"), Some("CONFLICT")]);
+    // The run ends at its terminal, so it is recorded (the ledger moves by one run), with an empty
+    // write-set: the first binding is intact.
+    assert!(second.committed);
+    assert_eq!(store.content_digest().unwrap(), content);
+    assert_eq!(store.ledger_head().unwrap().runs_committed, runs + 1);
+    let stored: Value = serde_json::from_slice(&store.registry_get("actors", &id).unwrap().unwrap()).unwrap();
+    assert_eq!(stored["last_name"], "Lovelace");
+
+    let end = trace(&second).run_end().unwrap().clone();
+    assert_eq!(end.path, ["make_id", "register", "conflict"]);
+    assert!(!end.ok && end.committed && end.error.is_none(), "{end:?}");
+    let snap = root().join("snapshots/register-actor/sealed");
+    assert_verifies(&second, dir.path(), Some(&snap));
+    assert_replays(&second, &snap);
+}
+
+#[test]
 fn committed_snapshot_pins_match_the_build() {
     let index_path = root().join("target/components/index.json");
     let index: Value = serde_json::from_slice(
@@ -220,6 +274,7 @@ fn failed_and_rejected_runs_still_leave_verifiable_attestations() {
     assert!(rejected.steps.is_empty());
     assert_eq!(trace(&rejected).nodes().count(), 0, "no node ran");
     assert_verifies(&rejected, &data, Some(&root().join("snapshots/register-actor/sealed")));
+    assert_attested_status(&rejected, &data, "REJECTED", Some("PAYLOAD_INVALID"));
     assert_replays(&rejected, &root().join("snapshots/register-actor/sealed"));
 
     let starved = starved_snapshot(dir.path());
@@ -244,6 +299,23 @@ fn failed_and_rejected_runs_still_leave_verifiable_attestations() {
         sealed_host::run::UNSIGNED_TRUST_LABEL
     );
     assert_verifies(&failed, &data, None);
+    assert_attested_status(&failed, &data, "FAILED", Some("FUEL_EXHAUSTED"));
+
+    // The auditor's policy: the failed run used the development opt-out, the rejected one a signed
+    // snapshot. Only the latter passes --require-signed-snapshot.
+    let mut unsigned = sealed_attest::verify_run(&trace_path(&failed), &verify_trust(&data), None);
+    assert!(unsigned.ok);
+    assert_eq!(
+        unsigned.snapshot_trust.as_deref(),
+        Some(sealed_host::run::UNSIGNED_TRUST_LABEL)
+    );
+    unsigned.require_signed_snapshot();
+    assert!(!unsigned.ok);
+    let check = unsigned.check("snapshot-trust").unwrap();
+    assert!(!check.ok && check.detail.contains("UNSIGNED"), "{check:?}");
+    let mut signed_run = sealed_attest::verify_run(&trace_path(&rejected), &verify_trust(&data), None);
+    signed_run.require_signed_snapshot();
+    assert!(signed_run.ok, "{:?}", signed_run.checks);
     assert_replays(&failed, &starved);
     assert_eq!(
         (store.content_digest().unwrap(), store.ledger_head().unwrap().head),
@@ -297,9 +369,19 @@ fn a_component_swapped_for_another_build_fails_replay_naming_the_node() {
 
     let rep = sealed_host::replay::replay(engine(), &trace_path(&run), &swapped).expect("replay");
     assert!(!rep.ok);
+    // Not only the pin differs (`component`): re-executing the other build gives another result, and the
+    // report says so for make_id.
+    let executed: Vec<&str> = rep
+        .divergences
+        .iter()
+        .filter(|d| d.node.as_deref() == Some("make_id") && d.field != "component")
+        .map(|d| d.field.as_str())
+        .collect();
     assert!(
-        rep.divergences.iter().any(|d| d.node.as_deref() == Some("make_id")),
-        "divergence should name make_id: {:?}",
+        executed
+            .iter()
+            .any(|f| ["outcome", "output", "output_digest", "fuel_used", "error"].contains(f)),
+        "divergence should name make_id and what it did differently: {:?}",
         rep.divergences
     );
     assert_ne!(rep.replayed_chain_head, rep.recorded_chain_head);
@@ -316,29 +398,77 @@ fn tampering_with_the_snapshot_is_caught_by_verify() {
     copy_dir(&original, &copy);
     assert!(sealed_attest::verify_run(&trace_path(&run), &trust, Some(&copy)).ok);
 
-    let component = std::fs::read_dir(copy.join("components"))
+    // Every file of the sealed directory: the manifest, its digest file, the signature and every
+    // component. Each flip must fail the check that owns the file, with a message naming what broke.
+    let mut components: Vec<PathBuf> = std::fs::read_dir(copy.join("components"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .collect();
+    components.sort();
+    assert_eq!(components.len(), 3, "{components:?}");
+    let mut files = vec![
+        copy.join("manifest.json"),
+        copy.join("snapshot.digest"),
+        copy.join("snapshot.sig.json"),
+    ];
+    files.extend(components);
+
     let mut flips = 0;
-    for file in [copy.join("manifest.json"), component] {
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&file).unwrap();
-        // Every byte of small files; a spread sample of large ones.
+        // Every byte of small files; a spread sample of about 300 positions of large ones.
         let step = (bytes.len() / 300).max(1);
         for i in (0..bytes.len()).step_by(step) {
             let mut t = bytes.clone();
             t[i] ^= 0x20;
             std::fs::write(&file, &t).unwrap();
             let report = sealed_attest::verify_run(&trace_path(&run), &trust, Some(&copy));
-            assert!(!report.ok, "flip at byte {i} of {} went unnoticed", file.display());
-            assert!(report.failures().next().is_some());
+            assert!(!report.ok, "flip at byte {i} of {name} went unnoticed");
+            let (check, expected): (&str, &[&str]) = match name.as_str() {
+                "manifest.json" => (
+                    "snapshot-verified",
+                    &[
+                        "SNAPSHOT_MANIFEST_INVALID",
+                        "SNAPSHOT_FORMAT_UNKNOWN",
+                        "SNAPSHOT_NOT_CANONICAL",
+                        "SNAPSHOT_DIGEST_MISMATCH",
+                    ],
+                ),
+                "snapshot.digest" => (
+                    "snapshot-verified",
+                    &["SNAPSHOT_DIGEST_FILE", "SNAPSHOT_DIGEST_MISMATCH"],
+                ),
+                "snapshot.sig.json" => ("snapshot-signature", &[]),
+                // A component: its pin (the file stem) is named in the message.
+                _ => ("snapshot-verified", &["COMPONENT_HASH_MISMATCH"]),
+            };
+            let failed = report
+                .check(check)
+                .unwrap_or_else(|| panic!("no {check} check after a flip in {name}: {:?}", report.checks));
+            assert!(
+                !failed.ok,
+                "flip at byte {i} of {name}: {check} passed: {:?}",
+                report.checks
+            );
+            assert!(
+                expected.is_empty() || expected.iter().any(|code| failed.detail.contains(code)),
+                "flip at byte {i} of {name}: {check} says {:?}, expected one of {expected:?}",
+                failed.detail
+            );
+            if let Some(stem) = name.strip_suffix(".wasm") {
+                assert!(failed.detail.contains(stem), "{}", failed.detail);
+            }
+            if name == "snapshot.sig.json" {
+                assert!(failed.detail.contains("snapshot.sig.json"), "{}", failed.detail);
+            }
             flips += 1;
         }
         std::fs::write(&file, &bytes).unwrap();
     }
-    assert!(flips > 500, "{flips}");
+    assert!(flips > 1_200, "{flips}");
+    // Restored byte for byte: it verifies again, so every failure above was the flip's.
+    assert!(sealed_attest::verify_run(&trace_path(&run), &trust, Some(&copy)).ok);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -422,4 +552,159 @@ fn an_unknown_workflow_is_refused_and_names_the_ones_there_are() {
         "WORKFLOW_UNKNOWN"
     );
     assert!(!dir.path().join("sealed.db").exists());
+}
+
+/// `trace` with `edit` applied to its events, re-chained line by line (seq, prev) so that the hash chain
+/// verifies again: what replay finds is then only what `edit` changed. Returns the new trace's path.
+fn rechained(trace: &Path, out: &Path, edit: impl FnOnce(&mut Vec<sealed_trace::TraceEvent>)) -> PathBuf {
+    let verified = sealed_trace::parse_and_verify(&std::fs::read(trace).unwrap()).unwrap();
+    let mut events: Vec<sealed_trace::TraceEvent> = verified.lines.into_iter().map(|l| l.event).collect();
+    edit(&mut events);
+    let mut text = Vec::new();
+    let mut prev = sealed_trace::GENESIS.to_string();
+    for (seq, e) in events.iter().enumerate() {
+        let line = sealed_trace::encode_line(e, seq as u64, &prev).unwrap();
+        prev = sealed_trace::line_hash(&line);
+        text.extend_from_slice(&line);
+        text.push(b'\n');
+    }
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(out, text).unwrap();
+    assert!(sealed_trace::parse_and_verify(&std::fs::read(out).unwrap()).is_ok());
+    out.to_path_buf()
+}
+
+fn node_mut<'a>(events: &'a mut [sealed_trace::TraceEvent], name: &str) -> &'a mut sealed_trace::NodeRecord {
+    events
+        .iter_mut()
+        .find_map(|e| match e {
+            sealed_trace::TraceEvent::Node(n) if n.node == name => Some(n),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
+fn run_end_mut(events: &mut [sealed_trace::TraceEvent]) -> &mut sealed_trace::RunEnd {
+    match events.last_mut() {
+        Some(sealed_trace::TraceEvent::RunEnd(end)) => end,
+        other => panic!("last line is not run_end: {other:?}"),
+    }
+}
+
+/// Replay answers storage calls from the journal only: a journal that was edited (a request's argument, a
+/// response, an entry removed or added) or a ledger head after that the journal does not produce is a
+/// divergence naming the node line or the run_end field, never a silent success.
+#[test]
+fn replay_diverges_on_any_edit_of_the_journal_or_the_recorded_state() {
+    use sealed_capability::{InsertOutcome, JournalEntry, StorageRequest, StorageResponse};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = register(&data, "valid.json");
+    let snap = root().join("snapshots/register-actor/sealed");
+    assert_replays(&run, &snap);
+    let original = trace_path(&run);
+
+    let diverged = |case: &str, edit: &dyn Fn(&mut Vec<sealed_trace::TraceEvent>)| {
+        let path = rechained(&original, &dir.path().join(case).join("t.jsonl"), edit);
+        let rep = sealed_host::replay::replay(engine(), &path, &snap).expect("replay");
+        assert!(!rep.ok, "{case}: replay did not diverge");
+        rep.divergences
+    };
+    let names = |d: &[sealed_host::replay::Divergence]| -> Vec<(Option<String>, String)> {
+        d.iter().map(|d| (d.node.clone(), d.field.clone())).collect()
+    };
+
+    // A request argument: the component asks for the real key, the journal holds another.
+    let d = diverged("key", &|events| {
+        let entry = &mut node_mut(events, "register").storage[0];
+        let StorageRequest::RegistryInsert { key, .. } = &mut entry.request else {
+            panic!("{entry:?}")
+        };
+        key.push('X');
+    });
+    assert!(
+        names(&d).contains(&(Some("register".into()), "storage".into())),
+        "{d:?}"
+    );
+    assert!(
+        d.iter()
+            .any(|d| d.replayed.as_str().is_some_and(|m| m.contains("registry.insert"))),
+        "{d:?}"
+    );
+
+    // A response: the journal says the key already existed, so the component routes elsewhere.
+    let d = diverged("response", &|events| {
+        node_mut(events, "register").storage[0].result = Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists));
+    });
+    assert!(names(&d).iter().any(|(n, _)| n.as_deref() == Some("register")), "{d:?}");
+
+    // An entry removed: the component asks beyond the end of the journal.
+    let d = diverged("removed", &|events| {
+        node_mut(events, "record_event").storage.clear();
+    });
+    assert!(
+        d.iter().any(|d| d
+            .replayed
+            .as_str()
+            .is_some_and(|m| m.contains("beyond the end of the journal"))),
+        "{d:?}"
+    );
+
+    // An entry added: a journaled call nobody asked for.
+    let d = diverged("added", &|events| {
+        let node = node_mut(events, "record_event");
+        let extra: JournalEntry = node.storage[0].clone();
+        node.storage.push(extra);
+    });
+    assert!(
+        d.iter()
+            .any(|d| d.recorded.as_str().is_some_and(|m| m.contains("more journaled call"))),
+        "{d:?}"
+    );
+
+    // The state after: not what the journal's writes give from the head before.
+    let d = diverged("ledger", &|events| {
+        let end = run_end_mut(events);
+        end.ledger_after = Some("0".repeat(64));
+    });
+    assert_eq!(names(&d), [(None, "ledger_after".to_string())], "{d:?}");
+    let d = diverged("write-set", &|events| {
+        run_end_mut(events).write_set_digest = Some("1".repeat(64));
+    });
+    assert_eq!(names(&d), [(None, "write_set_digest".to_string())], "{d:?}");
+}
+
+/// The engine profile is part of the evidence: the trace records the digest of the profile it ran under,
+/// and a replay under any other profile says so instead of passing.
+#[test]
+fn the_engine_profile_digest_is_recorded_and_a_replay_under_another_profile_diverges() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = register(dir.path(), "valid.json");
+    let start = trace(&run).run_start().unwrap().clone();
+    assert_eq!(start.engine_profile_digest, engine().profile_digest());
+    assert_eq!(
+        start.engine_profile,
+        serde_json::to_value(engine().profile()).unwrap(),
+        "the whole profile is recorded, not only its digest"
+    );
+
+    let other = Engine::new(EngineProfile {
+        fuel_per_host_byte: 2,
+        ..EngineProfile::default()
+    })
+    .unwrap();
+    assert_ne!(other.profile_digest(), engine().profile_digest());
+    let snap = root().join("snapshots/register-actor/sealed");
+    let rep = sealed_host::replay::replay(&other, &trace_path(&run), &snap).unwrap();
+    assert!(!rep.ok);
+    let fields: Vec<&str> = rep.divergences.iter().map(|d| d.field.as_str()).collect();
+    assert!(fields.contains(&"engine_profile_digest"), "{fields:?}");
+    // And the changed rule shows where it bites: storage calls now cost more fuel.
+    assert!(
+        rep.divergences
+            .iter()
+            .any(|d| d.node.as_deref() == Some("register") && d.field == "fuel_used"),
+        "{:?}",
+        rep.divergences
+    );
 }

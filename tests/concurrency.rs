@@ -75,7 +75,7 @@ fn eight_processes_register_the_same_actor_exactly_once() {
         assert!(out.committed, "{}: {}", spec.run_id, out.stdout);
         *by_status.entry(out.status().to_string()).or_default() += 1;
     }
-    println!("8 racing processes: {by_status:?}");
+    sealed_tests::say!("concurrency", "8 racing processes: {by_status:?}");
     assert_eq!(by_status.get("REGISTERED"), Some(&1), "{by_status:?}");
     assert_eq!(by_status.get("ALREADY_REGISTERED"), Some(&(N - 1)), "{by_status:?}");
 
@@ -96,7 +96,7 @@ fn eight_processes_register_the_same_actor_exactly_once() {
         .unwrap();
     let id = generated_id(&data, &winner);
     let audit = harness::audit(&data);
-    println!("store: {}", audit.summary());
+    sealed_tests::say!("concurrency", "store: {}", audit.summary());
     audit.assert_clean();
     assert_eq!((audit.registry_rows, audit.event_rows), (1, 1), "{}", audit.summary());
     assert_eq!((audit.runs, audit.ledger_runs_committed), (N as u64, N as u64));
@@ -110,7 +110,7 @@ fn eight_processes_register_the_same_actor_exactly_once() {
         "the actor row under {id}"
     );
     assert_eq!(store.events_len("actor-events", &id).unwrap(), 1);
-    println!("registry rows=1 events=1 runs={N} violations=0");
+    sealed_tests::say!("concurrency", "registry rows=1 events=1 runs={N} violations=0");
 }
 
 /// What one run of the mixed test is and what it may end with.
@@ -236,7 +236,8 @@ fn mixed_workflows_from_eight_processes_lose_no_write() {
             *winners.entry(shared.clone()).or_default() += 1;
         }
     }
-    println!(
+    sealed_tests::say!(
+        "concurrency",
         "{} runs from {WORKERS} workers in {:.1} s: {by_status:?}",
         results.len(),
         elapsed.as_secs_f64()
@@ -273,16 +274,20 @@ fn mixed_workflows_from_eight_processes_lose_no_write() {
     drop(store);
 
     let audit = harness::audit(&data);
-    println!("store: {}", audit.summary());
+    sealed_tests::say!("concurrency", "store: {}", audit.summary());
     audit.assert_clean();
     // No duplicate keys: exactly the distinct payloads' rows. 8 new + 2 shared actors; 8 new + 1 shared claims.
     assert_eq!(audit.registry_rows, 8 + 2 + 8 + 1, "{}", audit.summary());
     // Events: one per registered actor, one per escalation (4 on the one `acme` stream, seqs 1..=4).
     assert_eq!(audit.event_rows, 10 + 4, "{}", audit.summary());
     assert_eq!(audit.runs, successful);
-    println!(
+    sealed_tests::say!(
+        "concurrency",
         "runs={} ledger={} registry={} events={} violations=0",
-        audit.runs, audit.ledger_runs_committed, audit.registry_rows, audit.event_rows
+        audit.runs,
+        audit.ledger_runs_committed,
+        audit.registry_rows,
+        audit.event_rows
     );
 }
 
@@ -309,7 +314,8 @@ fn a_held_write_lock_fails_the_run_with_store_busy_and_says_so() {
     let out = spec.run();
     let took = t.elapsed();
     let message = out.error_message.clone().unwrap_or_default();
-    println!(
+    sealed_tests::say!(
+        "concurrency",
         "busy run: exit {:?}, {} after {} ms: {message}",
         out.exit,
         out.status(),
@@ -361,5 +367,8 @@ fn a_held_write_lock_fails_the_run_with_store_busy_and_says_so() {
     assert_eq!(again.status(), "REGISTERED", "{}{}", again.stdout, again.stderr);
     drop(store);
     harness::audit(&data).assert_clean();
-    println!("STORE_BUSY after {waited} ms (limit {WAIT_MS} ms); store untouched; retry REGISTERED");
+    sealed_tests::say!(
+        "concurrency",
+        "STORE_BUSY after {waited} ms (limit {WAIT_MS} ms); store untouched; retry REGISTERED"
+    );
 }

@@ -278,7 +278,10 @@ fn calibrate(data: &Path, payloads: &Path, store: &Store, violations: &mut Vec<S
 fn sigkill_at_random_moments_never_breaks_the_store() {
     let kills_target = env_u64("SEALED_CRASH_KILLS").unwrap_or(CI_KILLS);
     let seed = env_u64("SEALED_CRASH_SEED").unwrap_or(DEFAULT_SEED);
-    println!("crash harness: seed {seed:#x} (SEALED_CRASH_SEED), {kills_target} kills (SEALED_CRASH_KILLS)");
+    sealed_tests::say!(
+        "crash",
+        "crash harness: seed {seed:#x} (SEALED_CRASH_SEED), {kills_target} kills (SEALED_CRASH_KILLS)"
+    );
     let mut rng = Rng::new(seed);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -287,7 +290,7 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     let store = Store::open(&data).unwrap();
     let mut violations = Vec::new();
     let whole_run = calibrate(&data, &payloads, &store, &mut violations);
-    println!("one complete run takes up to {} ms", whole_run.as_millis());
+    sealed_tests::say!("crash", "one complete run takes up to {} ms", whole_run.as_millis());
 
     let mut registered: Vec<String> = Vec::new();
     let mut approved: Vec<String> = Vec::new();
@@ -380,15 +383,17 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     drop(store);
 
     let audit = harness::audit(&data);
-    println!(
+    sealed_tests::say!(
+        "crash",
         "crash harness: {kills} kills, {completed} runs completed before their kill ({completed_by_status:?}), \
          {} processes started in {:.1} s",
         i,
         elapsed.as_secs_f64()
     );
-    println!("kills by phase: {phases:?}");
-    println!("store: {}", audit.summary());
-    println!(
+    sealed_tests::say!("crash", "kills by phase: {phases:?}");
+    sealed_tests::say!("crash", "store: {}", audit.summary());
+    sealed_tests::say!(
+        "crash",
         "runs committed by the loop: {committed} (completed {completed}, killed after COMMIT {})",
         committed.saturating_sub(completed)
     );
@@ -396,7 +401,7 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     assert_eq!(distinct.len(), registered.len(), "a unique email was registered twice");
     assert!(violations.is_empty(), "violations:\n  {}", violations.join("\n  "));
     audit.assert_clean();
-    println!("violations=0");
+    sealed_tests::say!("crash", "violations=0");
     // The store holds exactly the 2 calibration runs, the runs seen committed after each iteration (every
     // completed one and the killed ones that got past COMMIT), and the final one: nothing else appeared.
     assert_eq!(audit.runs, 2 + committed + 1, "{}", audit.summary());

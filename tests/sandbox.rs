@@ -9,9 +9,12 @@
 //! MEMORY_LIMIT (static gate, no node runs); deep-recursion NODE_TRAP (stack overflow); trap NODE_TRAP;
 //! not-utf8 NODE_TRAP (refused when the string is lifted); huge-output OUTPUT_TOO_LARGE; not-json
 //! OUTPUT_NOT_JSON; undeclared-outcome OUTCOME_UNROUTED; ungranted-label and ungranted-op NOT_GRANTED;
-//! trap-after-writes NODE_TRAP; oversized-value and storage-flood STORAGE_LIMIT; wasi-filesystem refused by
+//! trap-after-writes NODE_TRAP; oversized-value, oversized-key and storage-flood STORAGE_LIMIT; run-error
+//! NODE_INTERNAL; wasi-filesystem refused by
 //! the seal (SNAPSHOT_CLOSURE) and, smuggled in by a re-pinned manifest, by the engine (IMPORT_NOT_GRANTED).
-//! nan-float succeeds, twice, with identical (canonical) NaN bits.
+//! nan-float succeeds, twice, with identical (canonical) NaN bits. Budgets without a corpus crate of their own
+//! are provoked through standard or corpus components with tight limits: INPUT_TOO_LARGE, MAX_NODES_VISITED,
+//! WALL_CLOCK (recorded as non-deterministic), and NODE_INVALID_INPUT.
 //!
 //! Missing components fail these tests (they are not skipped): run `cargo xtask build-components` first.
 
@@ -298,6 +301,112 @@ fn storage_flood_is_a_storage_limit() {
 }
 
 #[test]
+fn oversized_key_is_a_storage_limit() {
+    let (trace, report) = fails_closed(
+        OneNode::new("oversized-key").grants(insert_on_actors()),
+        "STORAGE_LIMIT",
+    );
+    let node = node_failed_with(&trace, "STORAGE_LIMIT");
+    let [insert] = node.storage.as_slice() else {
+        panic!("{:?}", node.storage)
+    };
+    // The guest is told why (invalid-argument), and the run fails on the budget all the same.
+    assert!(
+        matches!(insert.result, Err(StorageError::InvalidArgument(_))),
+        "{:?}",
+        insert.result
+    );
+    assert_eq!(registry_call(insert).1.len(), 5_000);
+    assert!(
+        message(&report).contains("4096") && message(&report).contains("5000"),
+        "{}",
+        message(&report)
+    );
+}
+
+#[test]
+fn a_run_error_internal_is_node_internal() {
+    let (trace, report) = fails_closed(OneNode::new("run-error"), "NODE_INTERNAL");
+    node_failed_with(&trace, "NODE_INTERNAL");
+    // The guest's own words reach the operator.
+    assert!(
+        message(&report).contains("corpus: deliberate internal failure"),
+        "{}",
+        message(&report)
+    );
+}
+
+#[test]
+fn a_run_error_invalid_input_is_node_invalid_input() {
+    // `registry-insert` with no bindings at all: the capability refuses its input itself.
+    let (trace, report) = fails_closed(
+        OneNode::new("registry-insert").grants(insert_on_actors()),
+        "NODE_INVALID_INPUT",
+    );
+    let node = node_failed_with(&trace, "NODE_INVALID_INPUT");
+    assert!(node.storage.is_empty(), "{:?}", node.storage);
+    assert!(message(&report).contains("label"), "{}", message(&report));
+}
+
+#[test]
+fn input_over_max_input_bytes_is_refused_before_the_node_runs() {
+    let blob = "x".repeat(4_096);
+    let (trace, report) = fails_closed(
+        OneNode::new("nan-float")
+            .inputs(json!({ "blob": { "const": blob } }))
+            .limits(json!({ "max_input_bytes": 1_024 })),
+        "INPUT_TOO_LARGE",
+    );
+    let node = node_failed_with(&trace, "INPUT_TOO_LARGE");
+    assert_eq!(node.fuel_used, 0, "nothing ran");
+    assert!(
+        message(&report).contains("1024") && message(&report).contains("4107"),
+        "{}",
+        message(&report)
+    );
+}
+
+#[test]
+fn max_nodes_visited_fails_the_run_and_rolls_back_what_the_nodes_wrote() {
+    // One visit allowed: the probe node runs (and inserts), the terminal would be the second visit.
+    let key = "corpus-max-nodes-visited";
+    let (trace, report) = fails_closed_and(
+        OneNode::new("registry-insert")
+            .grants(insert_on_actors())
+            .inputs(json!({
+                "label": { "const": "actors" },
+                "key": { "const": key },
+                "value": { "const": { "n": 1 } },
+            }))
+            .max_nodes_visited(1),
+        "MAX_NODES_VISITED",
+        |store| assert_eq!(store.registry_get("actors", key).unwrap(), None),
+    );
+    let node = probe_line(&trace);
+    assert_eq!(node.outcome.as_deref(), Some("SUCCESS"));
+    assert!(inserted(&node.storage[0]), "{:?}", node.storage);
+    let error = report.error.as_ref().unwrap();
+    assert_eq!(error.node.as_deref(), Some(DONE));
+    assert!(error.message.contains('1'), "{}", error.message);
+}
+
+#[test]
+fn wall_clock_backstop_fails_the_run_and_is_recorded_as_non_deterministic() {
+    // Fuel far beyond what the backstop allows to burn: only the wall clock can stop this node.
+    let (trace, report) = fails_closed(
+        OneNode::new("infinite-loop").limits(json!({ "fuel": 1_000_000_000_000_000u64, "wall_clock_ms": 200 })),
+        "WALL_CLOCK",
+    );
+    let node = probe_line(&trace);
+    let error = node.error.as_ref().expect("the node line records the error");
+    assert_eq!(error.code, "WALL_CLOCK");
+    assert!(!error.deterministic, "{error:?}");
+    let run_end = trace.run_end().unwrap().error.clone().unwrap();
+    assert!(!run_end.deterministic, "{run_end:?}");
+    assert!(message(&report).contains("200 ms"), "{}", message(&report));
+}
+
+#[test]
 fn wasi_import_is_refused_by_the_seal() {
     let dir = tempfile::tempdir().unwrap();
     let err = OneNode::new("wasi-filesystem").seal(engine(), dir.path()).unwrap_err();
@@ -398,7 +507,9 @@ fn every_corpus_crate_is_a_tested_case() {
         "nan-float",
         "not-json",
         "not-utf8",
+        "oversized-key",
         "oversized-value",
+        "run-error",
         "storage-flood",
         "trap",
         "trap-after-writes",

@@ -96,7 +96,7 @@ pub fn seal(engine: &Engine, source: &Path, out: &Path) -> Result<SealReport, Sn
 }
 
 /// A source declaration with one workflow `probe`: entry node `probe` runs `component` (CT or CS after
-/// its world in the index) with no inputs, and every outcome the component declares routes to the `ok`
+/// its world in the index) with the `inputs` bindings (none by default), and every outcome the component declares routes to the `ok`
 /// terminal `done`. The admission schema accepts any object.
 #[derive(Debug, Clone)]
 pub struct OneNode {
@@ -105,6 +105,10 @@ pub struct OneNode {
     pub grants: Value,
     /// `defaults.limits` of the source (JSON object; the built-in defaults fill the rest).
     pub limits: Value,
+    /// The probe node's input bindings (JSON object as in a source declaration).
+    pub inputs: Value,
+    /// The workflow's `max_nodes_visited` (the terminal counts as a visit).
+    pub max_nodes_visited: u32,
 }
 
 impl OneNode {
@@ -113,7 +117,19 @@ impl OneNode {
             component: built(component),
             grants: json!([]),
             limits: json!({}),
+            inputs: json!({}),
+            max_nodes_visited: 10,
         }
+    }
+
+    pub fn inputs(mut self, inputs: Value) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    pub fn max_nodes_visited(mut self, max: u32) -> Self {
+        self.max_nodes_visited = max;
+        self
     }
 
     pub fn grants(mut self, grants: Value) -> Self {
@@ -133,7 +149,7 @@ impl OneNode {
             _ => "CT",
         };
         let next: serde_json::Map<String, Value> = c.outcomes.iter().map(|o| (o.clone(), json!(DONE))).collect();
-        let mut probe = json!({ "kind": kind, "component": c.name, "inputs": {}, "next": next });
+        let mut probe = json!({ "kind": kind, "component": c.name, "inputs": self.inputs, "next": next });
         if kind == "CS" {
             probe["grants"] = self.grants.clone();
         }
@@ -153,7 +169,7 @@ impl OneNode {
                 PROBE: {
                     "entry": PROBE,
                     "admission": { "type": "object" },
-                    "max_nodes_visited": 10,
+                    "max_nodes_visited": self.max_nodes_visited,
                     "nodes": {
                         PROBE: probe,
                         DONE: { "kind": "terminal", "status": "DONE", "ok": true },
@@ -327,7 +343,6 @@ pub fn assert_fail_closed(
         error.message
     );
     assert!(!report.ok && !report.committed, "{report:?}");
-    assert_eq!(report.ledger_after, None);
     assert_eq!(&fingerprint(data_root), before, "the store changed after a {code} run");
 
     let trace = trace_of(report);
@@ -336,7 +351,20 @@ pub fn assert_fail_closed(
     assert_eq!(recorded.code, code);
     assert_eq!(recorded.message, error.message);
     assert!(!run_end.ok && !run_end.committed, "{run_end:?}");
-    assert_eq!(run_end.ledger_after, None);
+    // A run that held the store records the head it held, unchanged, and no write-set; every run that
+    // reached a node held it. One stopped before (refused, planning, a static gate) records none.
+    let held = run_end.ledger_before.is_some();
+    assert!(
+        held || trace.nodes().next().is_none(),
+        "a node ran without the store: {run_end:?}"
+    );
+    let head = held.then(|| before.ledger.head.clone());
+    assert_eq!(
+        (&run_end.ledger_before, &run_end.ledger_after, &run_end.write_set_digest),
+        (&head, &head, &None),
+        "{run_end:?}"
+    );
+    assert_eq!((&report.ledger_before, &report.ledger_after), (&head, &head));
     // Evidence: the failed run is replayable from its trace alone, to the same chain head (a refused run
     // has no verified snapshot to replay against, and a non-deterministic failure is not expected to
     // reproduce).

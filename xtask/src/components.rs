@@ -192,6 +192,11 @@ pub(crate) fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<(
     if !exports.contains(&node) {
         bail!("does not export `{node}` (exports: {exports:?})");
     }
+    // Only the adversarial corpus may declare its imports: a capability under `capabilities/` (or an SDK
+    // example) always goes through the world's allow-list below.
+    if s.expect_imports.is_some() && !s.corpus {
+        bail!("`expect-imports` is only for the adversarial corpus under tests/components/");
+    }
     if let Some(expected) = &s.expect_imports {
         let mut got = imports.to_vec();
         let mut want = expected.clone();
@@ -336,4 +341,68 @@ fn set_target_dir_override(value: Option<PathBuf>) {
 
 thread_local! {
     static TARGET_DIR_OVERRIDE: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{PACKAGE, Spec, VERSION, gate};
+
+    fn spec(world: &str, corpus: bool, expect_imports: Option<&[&str]>) -> Spec {
+        Spec {
+            crate_name: "c".into(),
+            name: "c".into(),
+            world: world.into(),
+            outcomes: vec!["SUCCESS".into()],
+            expect_imports: expect_imports.map(|v| v.iter().map(|s| s.to_string()).collect()),
+            corpus,
+        }
+    }
+
+    fn node() -> Vec<String> {
+        vec![format!("{PACKAGE}/node@{VERSION}")]
+    }
+
+    fn iface(name: &str) -> String {
+        format!("{PACKAGE}/{name}@{VERSION}")
+    }
+
+    #[test]
+    fn a_transform_imports_nothing() {
+        assert!(gate(&spec("transform", false, None), &[], &node()).is_ok());
+        let err = gate(&spec("transform", false, None), &[iface("registry")], &node()).unwrap_err();
+        assert!(err.to_string().contains("does not allow importing"), "{err}");
+    }
+
+    #[test]
+    fn a_side_effect_imports_only_the_storage_interfaces() {
+        let storage = [iface("types"), iface("registry"), iface("events"), iface("state")];
+        assert!(gate(&spec("side-effect", false, None), &storage, &node()).is_ok());
+        let wasi = ["wasi:filesystem/preopens@0.2.0".to_string()];
+        let err = gate(&spec("side-effect", false, None), &wasi, &node()).unwrap_err();
+        assert!(
+            err.to_string().contains("wasi:filesystem") && err.to_string().contains("wasm32-unknown-unknown"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_component_exports_the_node_interface() {
+        let err = gate(&spec("transform", false, None), &[], &[]).unwrap_err();
+        assert!(err.to_string().contains("does not export"), "{err}");
+    }
+
+    #[test]
+    fn declared_imports_are_for_the_corpus_only_and_must_match_exactly() {
+        let wasi = ["wasi:filesystem/preopens@0.2.0".to_string()];
+        let declared: &[&str] = &["wasi:filesystem/preopens@0.2.0"];
+        assert!(gate(&spec("transform", true, Some(declared)), &wasi, &node()).is_ok());
+        // The corpus cannot drift into testing nothing: the import it exists for must still be there.
+        let err = gate(&spec("transform", true, Some(declared)), &[], &node()).unwrap_err();
+        assert!(err.to_string().contains("must import exactly"), "{err}");
+        // And a capability cannot declare its way past the allow-list.
+        let err = gate(&spec("transform", false, Some(declared)), &wasi, &node()).unwrap_err();
+        assert!(err.to_string().contains("only for the adversarial corpus"), "{err}");
+    }
 }

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 build-components [--out DIR] [--check-pins]   build every component reproducibly\n  \
+                 build-components [--out DIR]                  build every component reproducibly\n  \
                  build-c [--out DIR] [--repro]                 build the C SDK's components (sdk/c/examples/*)\n  \
                  c-bindings --world W --out DIR                write the C bindings of world W (transform, side-effect)\n  \
                  test [--no-clippy] [--no-repro]               the full test suite (what CI runs)\n  \
@@ -151,6 +151,10 @@ fn test(args: &[String]) -> Result<()> {
         }
         c_sdk::build_cmd(&root, &args).map(|_| ())
     });
+    // The crash and concurrency harnesses keep their count lines here (tests/support/report.rs): a passing
+    // test's stdout is hidden by cargo, and these counts are the evidence the summary shows.
+    let reports = root.join("target").join("harness-reports");
+    let _ = std::fs::remove_dir_all(&reports);
     if built {
         run("cargo test --workspace", &mut || {
             status(
@@ -176,6 +180,21 @@ fn test(args: &[String]) -> Result<()> {
                     .current_dir(&root),
             )
         });
+    }
+
+    let mut report_files: Vec<PathBuf> = std::fs::read_dir(&reports)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    report_files.sort();
+    for file in report_files {
+        let name = file
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!("\n==> {name} harness (counts of this run)");
+        for line in std::fs::read_to_string(&file).unwrap_or_default().lines() {
+            eprintln!("  {line}");
+        }
     }
 
     eprintln!("\n==> summary");
