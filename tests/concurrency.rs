@@ -110,7 +110,33 @@ fn eight_processes_register_the_same_actor_exactly_once() {
         "the actor row under {id}"
     );
     assert_eq!(store.events_len("actor-events", &id).unwrap(), 1);
-    sealed_tests::say!("concurrency", "registry rows=1 events=1 runs={N} violations=0");
+
+    // The evidence of every racer holds up offline: each attestation verifies against the run key and
+    // the snapshot, and each run replays from its own journal to its chain head, the winner's insert and
+    // the losers' ALREADY_EXISTS alike. Chained ledger heads differ per run but are recomputed exactly.
+    let trust = sealed_host::keys::trust(&[
+        tmp.path().join("keys/run-signer.pub.json"),
+        workspace().join("snapshots/trust.json"),
+    ])
+    .unwrap();
+    let snapshot = workspace().join("snapshots/register-actor/sealed");
+    let engine = sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).unwrap();
+    for spec in &specs {
+        let trace = harness::trace_path(&data, &spec.run_id);
+        let report = sealed_attest::verify_run(&trace, &trust, Some(&snapshot));
+        assert!(
+            report.ok,
+            "{}: {:?}",
+            spec.run_id,
+            report.failures().collect::<Vec<_>>()
+        );
+        let replay = sealed_host::replay::replay(&engine, &trace, &snapshot).unwrap();
+        assert!(replay.ok, "{}: {:?}", spec.run_id, replay.divergences);
+    }
+    sealed_tests::say!(
+        "concurrency",
+        "registry rows=1 events=1 runs={N} verified={N} replayed={N} violations=0"
+    );
 }
 
 /// What one run of the mixed test is and what it may end with.
