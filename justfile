@@ -16,6 +16,7 @@ test:
 seal-examples:
     cargo xtask seal-examples
 
-# Benchmarks (release build).
+# Benchmarks (release build): per-node overhead, metering cost and runs/s (host), verify throughput (attest).
 bench:
-    cargo bench -p sealed-host
+    cargo bench -p sealed-host --bench run
+    cargo bench -p sealed-attest --bench verify

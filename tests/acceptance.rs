@@ -235,6 +235,17 @@ fn committed_snapshot_pins_match_the_build() {
             );
             let built_bytes = std::fs::read(built["file"].as_str().unwrap()).unwrap();
             assert_eq!(built_bytes, c.bytes(), "{name}: bytes of {}", c.name());
+            // The world and the outcomes a source declares are the crate's own
+            // (`[package.metadata.sealed]`, recorded by the build): the closure check that every outcome is
+            // routed is only as good as this declaration.
+            for field in ["world", "outcomes"] {
+                assert_eq!(
+                    source["components"][c.name()][field],
+                    built[field],
+                    "{name}: the source's {field} of {} is not the build's",
+                    c.name()
+                );
+            }
             checked += 1;
         }
         sealed_attest::verify_snapshot_signature(&dir.join("sealed"), &snapshot_trust()).expect("signed");

@@ -481,17 +481,7 @@ pub fn run_observed(engine: &Engine, req: &RunRequest, observe: &dyn Fn(Progress
                 sealed_graph::WalkError::Graph(g) => Failure::new(g.code(), g.to_string()).at(&node),
                 sealed_graph::WalkError::Invoke(f) => f,
             };
-            ctx.finish(
-                trace,
-                timing,
-                digest,
-                EndKind::Failed,
-                "FAILED".into(),
-                None,
-                Some(f),
-                false,
-                Some(ledger),
-            )
+            ctx.fail_holding(trace, timing, digest, EndKind::Failed, f, Some(ledger))
         }
     }
 }
@@ -589,7 +579,7 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Ends a run that did not reach a terminal node: status FAILED, nothing committed.
+    /// Ends a run that did not reach a terminal node and never held the store: status FAILED.
     fn fail(
         self,
         trace: TraceWriter,
@@ -597,6 +587,19 @@ impl Ctx {
         snapshot_digest: Option<String>,
         end: EndKind,
         f: Failure,
+    ) -> Result<RunReport, Failure> {
+        self.fail_holding(trace, timing, snapshot_digest, end, f, None)
+    }
+
+    /// [`Self::fail`] for a run that held the store: `ledger` is the state it left (unchanged).
+    fn fail_holding(
+        self,
+        trace: TraceWriter,
+        timing: Timing,
+        snapshot_digest: Option<String>,
+        end: EndKind,
+        f: Failure,
+        ledger: Option<Ledger>,
     ) -> Result<RunReport, Failure> {
         self.finish(
             trace,
@@ -607,7 +610,7 @@ impl Ctx {
             None,
             Some(f),
             false,
-            None,
+            ledger,
         )
     }
 

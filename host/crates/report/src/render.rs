@@ -502,5 +502,37 @@ fn svg_to_png(svg: &str) -> Result<Vec<u8>, ReportError> {
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(|e| ReportError::Render(e.to_string()))
+    encode_opaque_png(&pixmap)
+}
+
+/// Encodes the picture as 8-bit RGB with the png crate's fast (fdeflate) compression.
+///
+/// Every run writes one of these, and `tiny_skia`'s own `encode_png` (RGBA, balanced deflate) took ~25 ms
+/// of a ~37 ms run; this takes ~3 ms for a file ~1.7x larger. The picture is drawn on an opaque white
+/// background, so no alpha channel is needed: each premultiplied pixel is composited over white (a no-op
+/// for the opaque pixels every pixel is in practice). Deterministic: the same pixels give the same bytes.
+fn encode_opaque_png(pixmap: &resvg::tiny_skia::Pixmap) -> Result<Vec<u8>, ReportError> {
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| {
+            let under = 255 - p[3];
+            [
+                p[0].saturating_add(under),
+                p[1].saturating_add(under),
+                p[2].saturating_add(under),
+            ]
+        })
+        .collect();
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().map_err(|e| ReportError::Render(e.to_string()))?;
+    writer
+        .write_image_data(&rgb)
+        .map_err(|e| ReportError::Render(e.to_string()))?;
+    writer.finish().map_err(|e| ReportError::Render(e.to_string()))?;
+    Ok(out)
 }
