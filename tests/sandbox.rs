@@ -391,6 +391,22 @@ fn max_nodes_visited_fails_the_run_and_rolls_back_what_the_nodes_wrote() {
 }
 
 #[test]
+fn a_budget_the_engine_cannot_honour_is_refused_before_any_node_runs() {
+    // Above the pooling allocator's per-table cap (100,000): the pool, not the budget, would bite first.
+    let (trace, report) = fails_closed(
+        OneNode::new("trap").limits(json!({ "table_elements": 200_000 })),
+        "LIMIT_UNSUPPORTED",
+    );
+    assert_eq!(trace.nodes().count(), 0, "refused while planning: the node never ran");
+    assert!(
+        message(&report).contains("limits.table_elements = 200000"),
+        "{}",
+        message(&report)
+    );
+    assert_eq!(report.error.as_ref().unwrap().node.as_deref(), Some(PROBE));
+}
+
+#[test]
 fn wall_clock_backstop_fails_the_run_and_is_recorded_as_non_deterministic() {
     // Fuel far beyond what the backstop allows to burn: only the wall clock can stop this node.
     let (trace, report) = fails_closed(

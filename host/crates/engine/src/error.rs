@@ -52,6 +52,13 @@ pub enum EngineError {
          budget of {limit} bytes (limits.memory_bytes)"
     )]
     MemoryDeclared { component: String, bytes: u64, limit: u64 },
+    /// The node asks for a budget above what this engine's instance pool can ever give one component: the
+    /// pool would refuse first, and the run would fail at a limit the snapshot did not set.
+    #[error(
+        "limits.{limit} = {value} is above this engine's pooling cap of {cap} (engine profile `pooling`); \
+         lower the node's limit to at most {cap}"
+    )]
+    LimitUnsupported { limit: &'static str, value: u64, cap: u64 },
     /// The component does not export `sealed:capability/node@0.1.0` with `run` of the contract's type, or
     /// its imports have the right names but the wrong types.
     #[error("component {component} does not fit the sealed:capability contract: {detail}")]
@@ -70,6 +77,7 @@ impl EngineError {
             EngineError::Contract { .. } => "COMPONENT_CONTRACT",
             // The same class (and operator remedy) as the run-time limit: raise `limits.memory_bytes`.
             EngineError::MemoryDeclared { .. } => "MEMORY_LIMIT",
+            EngineError::LimitUnsupported { .. } => "LIMIT_UNSUPPORTED",
         }
     }
 }

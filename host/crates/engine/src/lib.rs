@@ -387,9 +387,33 @@ impl Engine {
         grants: &[Grant],
         limits: &Limits,
     ) -> Result<Prepared, EngineError> {
+        self.check_limits_supported(limits)?;
         let prepared = self.prepare(component, world, grants)?;
         prepared.check_declared_memory(limits)?;
         Ok(prepared)
+    }
+
+    /// Refuses node limits the pooling allocator cannot honour: with a pool, each slot has fixed caps, and
+    /// a budget above them would be cut short by the pool with a misleading "limit reached" message.
+    fn check_limits_supported(&self, limits: &Limits) -> Result<(), EngineError> {
+        let profile = self.profile();
+        if profile.allocator != Allocator::Pooling {
+            return Ok(());
+        }
+        let pool = &profile.pooling;
+        let caps = [
+            ("table_elements", u64::from(limits.table_elements), pool.table_elements),
+            (
+                "instances",
+                u64::from(limits.instances),
+                u64::from(pool.max_core_instances_per_component),
+            ),
+            ("memory_bytes", limits.memory_bytes, pool.max_memory_size),
+        ];
+        match caps.into_iter().find(|(_, value, cap)| value > cap) {
+            Some((limit, value, cap)) => Err(EngineError::LimitUnsupported { limit, value, cap }),
+            None => Ok(()),
+        }
     }
 }
 

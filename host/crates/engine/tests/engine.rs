@@ -206,6 +206,44 @@ fn table_elements_budget_is_memory_limit() {
 }
 
 #[test]
+fn limits_above_the_pool_caps_are_refused_before_anything_runs() {
+    let component = echo();
+    let pool = engine().profile().pooling.clone();
+    let over = Limits {
+        table_elements: u32::try_from(pool.table_elements + 1).unwrap(),
+        ..test_limits()
+    };
+    let result = engine().prepare_node(&component, World::Transform, &[], &over);
+    if engine().profile().allocator != sealed_engine::Allocator::Pooling {
+        // On-demand allocation has no per-slot caps: every budget the manifest sets can be honoured.
+        assert!(result.is_ok());
+        return;
+    }
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), "LIMIT_UNSUPPORTED");
+    let text = err.to_string();
+    assert!(
+        text.contains("limits.table_elements") && text.contains(&pool.table_elements.to_string()),
+        "{text}"
+    );
+    let over = Limits {
+        instances: pool.max_core_instances_per_component + 1,
+        ..test_limits()
+    };
+    let err = engine()
+        .prepare_node(&component, World::Transform, &[], &over)
+        .unwrap_err();
+    assert!(err.to_string().contains("limits.instances"), "{err}");
+    // At the caps exactly, and with the defaults, the node is accepted.
+    let at = Limits {
+        table_elements: u32::try_from(pool.table_elements).unwrap(),
+        instances: pool.max_core_instances_per_component,
+        ..test_limits()
+    };
+    assert!(engine().prepare_node(&component, World::Transform, &[], &at).is_ok());
+}
+
+#[test]
 fn instance_budget_is_memory_limit() {
     let prepared = engine().prepare(&echo(), World::Transform, &[]).unwrap();
     let limits = Limits {
