@@ -243,6 +243,20 @@ fn limits_above_the_pool_caps_are_refused_before_anything_runs() {
     assert!(engine().prepare_node(&component, World::Transform, &[], &at).is_ok());
 }
 
+/// The deterministic profile has no threads: a component using atomics (the threads proposal) or shared
+/// memory does not even compile, so it never gets to run with nondeterministic interleavings.
+#[test]
+fn a_component_using_the_threads_proposal_is_refused_at_compile_time() {
+    assert!(!engine().profile().threads);
+    let atomics = transform(
+        "(drop (i32.atomic.load (i32.const 0))) (call $ok (i32.const 16) (i32.const 7) (i32.const 32) (i32.const 2))",
+        r#"(data (i32.const 32) "{}")"#,
+    );
+    let err = engine().prepare(&atomics, World::Transform, &[]).unwrap_err();
+    assert_eq!(err.code(), "COMPONENT_INVALID", "{err}");
+    assert!(err.to_string().contains("threads"), "{err}");
+}
+
 #[test]
 fn instance_budget_is_memory_limit() {
     let prepared = engine().prepare(&echo(), World::Transform, &[]).unwrap();
