@@ -376,6 +376,9 @@ fn keygen(out: &Path, role: &str, name: Option<&str>, json_mode: bool) -> anyhow
     }
 }
 
+/// Traces with at least this many lines get a progress bar in `host verify` (on a terminal).
+const VERIFY_PROGRESS_LINES: usize = 20_000;
+
 fn verify(
     trace: &Path,
     trust: &[PathBuf],
@@ -387,7 +390,26 @@ fn verify(
         Ok(t) => t,
         Err(f) => return Ok(fail(&f, json_mode)),
     };
-    let mut report = sealed_attest::verify_run(trace, &trust, snapshot);
+    // A bar for large traces only (the chain check is ~45,000 lines/s; small ones finish at once).
+    let bar = std::cell::RefCell::new(None::<sealed_host::progress::Progress>);
+    let mut on_line = |done: usize, total: usize| {
+        let mut bar = bar.borrow_mut();
+        let b = bar.get_or_insert_with(|| {
+            if total >= VERIFY_PROGRESS_LINES {
+                sealed_host::progress::Progress::new(total as u64, "verifying")
+            } else {
+                sealed_host::progress::Progress::hidden()
+            }
+        });
+        // Redrawing per line would cost more than checking it.
+        if done % 1024 == 0 || done == total {
+            b.set_position(done as u64);
+        }
+    };
+    let mut report = sealed_attest::verify_run_observed(trace, &trust, snapshot, &mut on_line);
+    if let Some(b) = bar.borrow().as_ref() {
+        b.finish();
+    }
     if require_signed_snapshot {
         report.require_signed_snapshot();
     }

@@ -457,3 +457,77 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A hash-chained trace of `nodes` node lines (no attestation: `verify` checks its chain, then fails on
+/// the missing attestation, which is all the progress test needs).
+fn big_trace(dir: &Path, nodes: usize) -> PathBuf {
+    use sealed_trace::*;
+    let files = RunFiles::new(dir, "r-big");
+    let mut w = TraceWriter::create(&files).unwrap();
+    w.append(&TraceEvent::RunStart(RunStart {
+        format: FORMAT.into(),
+        run_id: "r-big".into(),
+        snapshot_name: None,
+        snapshot_digest: None,
+        snapshot_trust: "unverified".into(),
+        workflow: "wf".into(),
+        payload_digest: None,
+        payload: None,
+        engine_profile_digest: "ef".repeat(32),
+        engine_profile: json!({}),
+        host_version: "test".into(),
+    }))
+    .unwrap();
+    for i in 0..nodes {
+        w.append(&TraceEvent::Node(NodeRecord {
+            node: format!("n{i}"),
+            kind: "CT".into(),
+            component: "00".repeat(32),
+            input_digest: None,
+            outcome: Some("SUCCESS".into()),
+            output_digest: None,
+            output: None,
+            fuel_used: 1,
+            storage: vec![],
+            error: None,
+        }))
+        .unwrap();
+    }
+    w.append(&TraceEvent::RunEnd(RunEnd {
+        status: "DONE".into(),
+        ok: true,
+        terminal: Some("done".into()),
+        error: None,
+        path: vec![],
+        committed: false,
+        ledger_before: None,
+        ledger_after: None,
+        write_set_digest: None,
+    }))
+    .unwrap();
+    w.finish().unwrap().path
+}
+
+/// `host verify` of a large trace draws a bar while the chain is checked, on a terminal only.
+#[test]
+fn verify_of_a_large_trace_shows_progress_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = big_trace(dir.path(), 30_000);
+    let trust = root().join("snapshots/trust.json");
+    let cmd = format!("{HOST} verify {} --trust {}", s(&trace), s(&trust));
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("SEALED_NO_PROGRESS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("verifying ["), "bar drawn: {tty:?}");
+    // The chain itself verified; the run is still NOT VERIFIED (there is no attestation).
+    assert!(tty.contains("30002 lines") && tty.contains("NOT VERIFIED"), "{tty:?}");
+
+    let o = host(&["verify", s(&trace), "--trust", s(&trust)]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stdout(&o).contains("verifying ["));
+}

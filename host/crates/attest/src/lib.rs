@@ -37,4 +37,4 @@ pub use statement::{
     EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, SNAPSHOT_PREDICATE, STATEMENT_TYPE, Statement, Subject,
 };
 pub use trust::{TRUST_FORMAT, TrustRoot};
-pub use verify::{Check, VerifyReport, verify_run};
+pub use verify::{Check, VerifyReport, verify_run, verify_run_observed};

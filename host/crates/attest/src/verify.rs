@@ -44,7 +44,7 @@ use std::path::Path;
 
 use sealed_snapshot::VerifiedSnapshot;
 use sealed_snapshot::canonical::sha256_hex;
-use sealed_trace::{TraceEvent, VerifiedTrace, parse_and_verify};
+use sealed_trace::{TraceEvent, VerifiedTrace, parse_and_verify_observed};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -160,6 +160,17 @@ struct Line {
 
 /// Verifies a run offline. See the module docs for the checks.
 pub fn verify_run(trace_path: &Path, trust: &TrustRoot, snapshot: Option<&Path>) -> VerifyReport {
+    verify_run_observed(trace_path, trust, snapshot, &mut |_, _| {})
+}
+
+/// [`verify_run`], calling `on_line(done, total)` as the trace's hash chain is checked line by line (the
+/// part that grows with the trace): progress for a large verify.
+pub fn verify_run_observed(
+    trace_path: &Path,
+    trust: &TrustRoot,
+    snapshot: Option<&Path>,
+    on_line: &mut dyn FnMut(usize, usize),
+) -> VerifyReport {
     let mut c = Checks::default();
     let tp = trace_path.display().to_string();
 
@@ -368,7 +379,10 @@ pub fn verify_run(trace_path: &Path, trust: &TrustRoot, snapshot: Option<&Path>)
             c.skip("trace-chain", "the trace could not be read");
             None
         }
-        Some(bytes) => match parse_and_verify(bytes) {
+        Some(bytes) => match {
+            let total = bytes.iter().filter(|b| **b == b'\n').count();
+            parse_and_verify_observed(bytes, &mut |n| on_line(n, total))
+        } {
             Ok(t) => {
                 c.pass(
                     "trace-chain",

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use event::*;
-pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify};
+pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify, parse_and_verify_observed};
 
 pub const FORMAT: &str = "sealed-trace/v1";
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

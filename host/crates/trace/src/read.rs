@@ -62,6 +62,11 @@ fn err(line: usize, field: &str, detail: impl Into<String>) -> ChainError {
 /// `prev` = hash of the previous line, known event types, `run_start` first and only first, `run_end`
 /// last and only last, trailing newline present.
 pub fn parse_and_verify(bytes: &[u8]) -> Result<VerifiedTrace, ChainError> {
+    parse_and_verify_observed(bytes, &mut |_| {})
+}
+
+/// [`parse_and_verify`], calling `on_line(n)` after line `n` (1-based) verified: progress for a large trace.
+pub fn parse_and_verify_observed(bytes: &[u8], on_line: &mut dyn FnMut(usize)) -> Result<VerifiedTrace, ChainError> {
     if bytes.is_empty() {
         return Err(err(0, "file", "trace is empty"));
     }
@@ -120,6 +125,7 @@ pub fn parse_and_verify(bytes: &[u8]) -> Result<VerifiedTrace, ChainError> {
         let hash = line_hash(raw);
         prev = hash.clone();
         lines.push(TraceLine { seq, hash, event });
+        on_line(n);
     }
     if !matches!(lines.last().map(|l| &l.event), Some(TraceEvent::RunEnd(_))) {
         return Err(err(count, "type", "the last line must be run_end (trace truncated?)"));
