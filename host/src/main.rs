@@ -402,7 +402,7 @@ fn verify(
             }
         });
         // Redrawing per line would cost more than checking it.
-        if done % 1024 == 0 || done == total {
+        if done.is_multiple_of(1024) || done == total {
             b.set_position(done as u64);
         }
     };

@@ -374,15 +374,15 @@ pub fn verify_run_observed(
     }
 
     // 9. The chain, independent of the attestation.
+    let total_lines = trace_bytes
+        .as_ref()
+        .map_or(0, |b| b.iter().filter(|x| **x == b'\n').count());
     let trace: Option<VerifiedTrace> = match &trace_bytes {
         None => {
             c.skip("trace-chain", "the trace could not be read");
             None
         }
-        Some(bytes) => match {
-            let total = bytes.iter().filter(|b| **b == b'\n').count();
-            parse_and_verify_observed(bytes, &mut |n| on_line(n, total))
-        } {
+        Some(bytes) => match parse_and_verify_observed(bytes, &mut |n| on_line(n, total_lines)) {
             Ok(t) => {
                 c.pass(
                     "trace-chain",
