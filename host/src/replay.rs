@@ -248,28 +248,30 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                 }
                 // The ledger head the run started from is prior state, taken as recorded; the write-set and
                 // the head after it are recomputed from the replayed journals, as the store computed them.
-                let ledger = recorded_end.ledger_before.as_ref().map(|before| {
-                    let writes: Vec<sealed_store::Write> = sink
-                        .iter()
-                        .filter_map(|e| match e {
-                            TraceEvent::Node(n) => Some(n),
-                            _ => None,
-                        })
-                        .flat_map(|n| n.storage.iter())
-                        .filter_map(|e| {
-                            e.result
-                                .as_ref()
-                                .ok()
-                                .and_then(|r| sealed_store::write_of(&e.request, r))
-                        })
-                        .collect();
-                    let write_set = sealed_store::write_set_digest(&writes);
-                    Ledger {
-                        before: before.clone(),
-                        after: sealed_store::next_ledger_head(before, &start.run_id, &write_set),
-                        write_set: Some(write_set),
-                    }
-                });
+                let recomputed_ledger = || {
+                    recorded_end.ledger_before.as_ref().map(|before| {
+                        let writes: Vec<sealed_store::Write> = sink
+                            .iter()
+                            .filter_map(|e| match e {
+                                TraceEvent::Node(n) => Some(n),
+                                _ => None,
+                            })
+                            .flat_map(|n| n.storage.iter())
+                            .filter_map(|e| {
+                                e.result
+                                    .as_ref()
+                                    .ok()
+                                    .and_then(|r| sealed_store::write_of(&e.request, r))
+                            })
+                            .collect();
+                        let write_set = sealed_store::write_set_digest(&writes);
+                        Ledger {
+                            before: before.clone(),
+                            after: sealed_store::next_ledger_head(before, &start.run_id, &write_set),
+                            write_set: Some(write_set),
+                        }
+                    })
+                };
                 let end = match walk {
                     Walk::Terminal { node, status, ok, .. } => run_end(
                         &steps,
@@ -278,7 +280,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                         Some(&node),
                         None,
                         recorded_end.committed,
-                        ledger.as_ref(),
+                        recomputed_ledger().as_ref(),
                     ),
                     Walk::Failed { node, error, .. } => {
                         let f = match error {
