@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use sealed_attest::TrustRoot;
 use sealed_engine::{Engine, EngineProfile};
+use sealed_host::run::Job;
 use sealed_host::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy};
 use sealed_store::Store;
 use serde_json::{Value, json};
@@ -37,13 +38,15 @@ fn request(
     let (run_key, _) = sealed_host::keys::run_key(data_root, None).expect("run key");
     RunRequest {
         snapshot: snapshot.to_path_buf(),
-        workflow: workflow.into(),
-        payload,
-        data_root: data_root.to_path_buf(),
-        trace_dir: None,
-        run_id: None,
         trust,
-        run_key,
+        job: Job {
+            workflow: workflow.into(),
+            payload,
+            data_root: data_root.to_path_buf(),
+            trace_dir: None,
+            run_id: None,
+            run_key,
+        },
     }
 }
 
@@ -501,12 +504,12 @@ fn a_run_id_is_single_use_per_data_root() {
     let snap = root().join("snapshots/register-actor/sealed");
     let payload = PayloadSource::File(root().join("snapshots/register-actor/payloads/valid.json"));
     let mut req = request(&snap, "register_actor", payload, dir.path(), signed());
-    req.run_id = Some("fixed-run-1".into());
+    req.job.run_id = Some("fixed-run-1".into());
     assert_eq!(sealed_host::run(engine(), &req).unwrap().end, EndKind::Succeeded);
     let again = sealed_host::run(engine(), &req).unwrap_err();
     assert_eq!(again.code, "RUN_ID_REUSED");
     // Even into another trace directory: the id is consumed by the data root, not the trace dir.
-    req.trace_dir = Some(dir.path().join("elsewhere"));
+    req.job.trace_dir = Some(dir.path().join("elsewhere"));
     assert_eq!(sealed_host::run(engine(), &req).unwrap_err().code, "RUN_ID_REUSED");
 }
 
@@ -518,7 +521,7 @@ fn same_snapshot_payload_state_and_run_id_give_the_same_trace_bytes() {
         let snap = root().join("snapshots/review-claim/sealed");
         let payload = PayloadSource::File(root().join("snapshots/review-claim/payloads/small.json"));
         let mut req = request(&snap, "review_claim", payload, dir.path(), signed());
-        req.run_id = Some("determinism-check".into());
+        req.job.run_id = Some("determinism-check".into());
         let r = sealed_host::run(engine(), &req).unwrap();
         assert_eq!(r.status, "APPROVED");
         traces.push((std::fs::read(trace_path(&r)).unwrap(), r.ledger_after.clone()));

@@ -117,7 +117,7 @@ fn an_inline_payload_nested_10000_levels_is_refused_without_overflowing_the_stac
     );
     let report = sealed_host::run(engine, &req).expect("a run report");
     refused_as_too_deep(&report, &before, data_root.path());
-    let PayloadSource::Inline(payload) = req.payload else {
+    let PayloadSource::Inline(payload) = req.job.payload else {
         unreachable!("built inline above")
     };
     dismantle(payload);

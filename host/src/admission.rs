@@ -101,32 +101,59 @@ pub fn rejection(violations: &[SchemaViolation]) -> crate::Failure {
     )
 }
 
-/// Validates `payload` against `schema`. An invalid schema is reported as a violation at the schema root
-/// (the seal refuses such schemas, so this only happens with a hand-made manifest).
-pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
-    let validator = match jsonschema::validator_for(schema) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![SchemaViolation {
-                instance_path: String::new(),
-                schema_path: e.schema_path().to_string(),
-                message: format!("the admission schema itself is invalid: {e}"),
-            }];
-        }
-    };
-    let mut violations: Vec<SchemaViolation> = validator
-        .iter_errors(payload)
-        .map(|e| SchemaViolation {
-            instance_path: e.instance_path().to_string(),
+/// A workflow's admission schema, compiled once (per plan) and applied to every payload.
+pub struct AdmissionSchema {
+    /// The compiled validator, or the violation that reports the schema itself as invalid.
+    validator: Result<jsonschema::Validator, SchemaViolation>,
+}
+
+impl std::fmt::Debug for AdmissionSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdmissionSchema")
+            .field("valid", &self.validator.is_ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdmissionSchema {
+    /// Compiles `schema`. An invalid schema is not an error here: every payload is then refused with one
+    /// violation at the schema root (the seal refuses such schemas, so this only happens with a hand-made
+    /// manifest).
+    pub fn compile(schema: &Value) -> Self {
+        let validator = jsonschema::validator_for(schema).map_err(|e| SchemaViolation {
+            instance_path: String::new(),
             schema_path: e.schema_path().to_string(),
-            message: e.to_string(),
-        })
-        .collect();
-    // Error order from the validator is not part of its contract; sort so the trace is deterministic.
-    violations.sort_by(|a, b| {
-        (&a.instance_path, &a.schema_path, &a.message).cmp(&(&b.instance_path, &b.schema_path, &b.message))
-    });
-    violations
+            message: format!("the admission schema itself is invalid: {e}"),
+        });
+        Self { validator }
+    }
+
+    /// Every violation of `payload`, in a deterministic order (empty: admitted).
+    pub fn check(&self, payload: &Value) -> Vec<SchemaViolation> {
+        let validator = match &self.validator {
+            Ok(v) => v,
+            Err(violation) => return vec![violation.clone()],
+        };
+        let mut violations: Vec<SchemaViolation> = validator
+            .iter_errors(payload)
+            .map(|e| SchemaViolation {
+                instance_path: e.instance_path().to_string(),
+                schema_path: e.schema_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect();
+        // Error order from the validator is not part of its contract; sort so the trace is deterministic.
+        violations.sort_by(|a, b| {
+            (&a.instance_path, &a.schema_path, &a.message).cmp(&(&b.instance_path, &b.schema_path, &b.message))
+        });
+        violations
+    }
+}
+
+/// Validates `payload` against `schema` (compiling it for this one call; a plan keeps an
+/// [`AdmissionSchema`] instead).
+pub fn check(schema: &Value, payload: &Value) -> Vec<SchemaViolation> {
+    AdmissionSchema::compile(schema).check(payload)
 }
 
 #[cfg(test)]

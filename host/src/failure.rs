@@ -72,6 +72,11 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
             "the snapshot was modified after sealing: re-seal it from its source with `host seal`, never edit it by hand"
         }
         "SNAPSHOT_FORMAT_UNKNOWN" => "the snapshot was sealed by another host version: re-seal it with this one",
+        "CACHE_DIR_INSECURE" => {
+            "the compiled-component cache holds native code: make its directory yours and private (`chmod 700 DIR`), \
+             or pick another with --cache-dir, or run with --no-cache"
+        }
+        "CACHE_IO" => "check that the cache directory (--cache-dir, default <data-root>/cache) is a writable directory",
         "COMPONENT_MISSING" | "COMPONENT_HASH_MISMATCH" => {
             "a component file under components/ is missing or altered: re-seal the snapshot from its source"
         }

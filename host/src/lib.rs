@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod completions;
+pub mod engine;
 pub mod examine;
 pub mod failure;
 pub mod inspect;
@@ -15,6 +16,7 @@ pub mod progress;
 pub mod replay;
 pub mod run;
 pub mod sealing;
+pub mod serve;
 
 pub use failure::Failure;
 pub use run::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy, run};

@@ -49,3 +49,22 @@ impl Envelope {
         })
     }
 }
+
+impl Envelope {
+    /// The envelope of a run's result (`host run --json`, `host serve`): `ok` only for a run that ended at
+    /// an `ok: true` terminal; otherwise the run's typed error, or its status as the code for a business
+    /// ending (`ok: false` terminal).
+    pub fn of_run(report: &crate::RunReport) -> Self {
+        let data = serde_json::to_value(report).unwrap_or(Value::Null);
+        match &report.error {
+            Some(f) if !report.ok => Envelope::failure(data, &f.code, &f.message, f.hint()),
+            None if !report.ok => Envelope::failure(
+                data,
+                &report.status,
+                format!("run ended with status {}", report.status),
+                None,
+            ),
+            _ => Envelope::success(data),
+        }
+    }
+}

@@ -7,18 +7,19 @@
 //! head after (recomputed from the journal and the recorded head before), and an identical chain head. Any
 //! difference is a divergence naming the node and the field. This module must never open a store.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use sealed_capability::{JournalEntry, StorageBackend, StorageError, StorageRequest, StorageResponse};
-use sealed_engine::{Engine, Prepared};
+use sealed_engine::Engine;
 use sealed_graph::Walk;
 use sealed_trace::{Admission, TraceEvent, VerifiedTrace};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::Failure;
-use crate::run::{Invoker, Ledger, run_end};
+use crate::run::execute::Invoker;
+use crate::run::record::{Ledger, run_end};
+use crate::run::{Plan, TrustPolicy};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Divergence {
@@ -150,7 +151,10 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
         )
     })?;
 
-    let snapshot = sealed_snapshot::load_verified(snapshot_dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
+    // Integrity only (digest and pins): replay proves what the pinned components compute; `host verify` is
+    // what checks who sealed the snapshot.
+    let plan = Plan::load(engine, snapshot_dir, &TrustPolicy::InsecureAllowUnsigned)?;
+    let snapshot = plan.snapshot();
     let mut divergences = Vec::new();
     if start.snapshot_digest.as_deref() != Some(snapshot.digest()) {
         divergences.push(Divergence {
@@ -170,7 +174,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
             replayed: engine.profile_digest().into(),
         });
     }
-    let workflow = snapshot.manifest().workflows.get(&start.workflow).ok_or_else(|| {
+    let (workflow, wf_plan) = plan.workflow(&start.workflow).ok_or_else(|| {
         Failure::new(
             "WORKFLOW_UNKNOWN",
             format!("the snapshot has no workflow {:?}", start.workflow),
@@ -179,7 +183,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
 
     // The first line is input, not output: it is taken as recorded.
     let mut events: Vec<TraceEvent> = vec![TraceEvent::RunStart(start.clone())];
-    let violations = crate::admission::check(&workflow.admission, &payload);
+    let violations = wf_plan.admission().check(&payload);
     events.push(TraceEvent::Admission(Admission {
         ok: violations.is_empty(),
         errors: violations.clone(),
@@ -187,36 +191,13 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
 
     let mut nodes_replayed = 0;
     if violations.is_empty() {
-        let mut prepared: BTreeMap<String, Prepared> = BTreeMap::new();
-        let mut prepare_error = None;
-        for (name, node) in &workflow.nodes {
-            let (Some(task), Some(world)) = (node.task(), node.world()) else {
-                continue;
-            };
-            let result = snapshot
-                .component(&task.component)
-                .ok_or_else(|| Failure::new("COMPONENT_MISSING", format!("node {name} pins a missing component")))
-                .and_then(|c| {
-                    engine
-                        .prepare_node(c, world, &task.grants, &task.limits)
-                        .map_err(|e| Failure::new(e.code(), e.to_string()))
-                });
-            match result {
-                Ok(p) => {
-                    prepared.insert(name.clone(), p);
-                }
-                Err(f) => {
-                    prepare_error = Some(f.at(name));
-                    break;
-                }
-            }
-        }
-        match prepare_error {
-            Some(f) => events.push(run_end(&[], "FAILED", false, None, Some(&f), false, None)),
-            None => {
+        // The same preparation as a run, so a component that cannot be prepared fails exactly as recorded.
+        match plan.prepare(&start.workflow, &|_| {}) {
+            Err(f) => events.push(run_end(&[], "FAILED", false, None, Some(&f), false, None)),
+            Ok(prepared) => {
                 let mut sink: Vec<TraceEvent> = Vec::new();
                 let mut invoker = Invoker {
-                    prepared: &prepared,
+                    prepared,
                     nodes: &workflow.nodes,
                     backend: Some(JournalBackend::new(&trace)),
                     trace: &mut sink,

@@ -66,12 +66,12 @@ fn run(data: &Path, payload: &str, extra: &[&str]) -> (i32, Value) {
 #[test]
 fn run_exit_codes_and_json_error_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "cli-1"]);
+    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "cli-1", "--report"]);
     assert_eq!((code, env["ok"].as_bool()), (0, Some(true)), "{env}");
     assert_eq!(env["data"]["status"], "REGISTERED");
     assert!(env["error"].is_null());
 
-    // The account and the picture are written beside every trace.
+    // With --report the account and the picture are written beside the trace.
     let files: Vec<PathBuf> = env["data"]["report_files"]
         .as_array()
         .unwrap()
@@ -432,4 +432,190 @@ fn a_payload_on_standard_input_is_judged_like_a_file() {
     let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
     let t = sealed_trace::parse_and_verify(&std::fs::read(trace).unwrap()).unwrap();
     assert_eq!(t.run_end().unwrap().error.as_ref().unwrap().code, "PAYLOAD_INVALID");
+}
+
+/// The human views are off the hot path: a plain `host run` writes the trace, the attestation and the
+/// timings only; `host report TRACE` writes the `.md` and `.png` afterwards from the verified trace.
+#[test]
+fn run_writes_no_report_by_default_and_host_report_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, env) = run(dir.path(), "valid.json", &["--run-id", "plain-1"]);
+    assert_eq!(code, 0, "{env}");
+    assert_eq!(env["data"]["report_files"], serde_json::json!([]));
+    let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
+    let run_dir = trace.parent().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["plain-1.intoto.jsonl", "plain-1.jsonl", "plain-1.timing.json"],
+        "a run without --report wrote other files"
+    );
+
+    let snapshot = root().join("snapshots/register-actor/sealed");
+    let o = host(&["--json", "report", p(&trace), "--snapshot", p(&snapshot)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let env = envelope(&o);
+    let md = PathBuf::from(env["data"]["markdown"].as_str().unwrap());
+    let png = PathBuf::from(env["data"]["png"].as_str().unwrap());
+    assert_eq!(md, run_dir.join("plain-1.md"));
+    assert_eq!(png, run_dir.join("plain-1.png"));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("REGISTERED"));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+
+    // A trace whose chain is broken (the first line edited, so the second line's link no longer matches)
+    // is refused, and nothing is written for it.
+    let mut bytes = std::fs::read(&trace).unwrap();
+    let first_line_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let at = bytes[..first_line_end]
+        .windows(7)
+        .position(|w| w == b"plain-1")
+        .unwrap();
+    bytes[at + 6] = b'2';
+    let bad = dir.path().join("bad").join("plain-1.jsonl");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = host(&["--json", "report", p(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(envelope(&o)["ok"], false);
+    assert!(!bad.with_extension("md").exists());
+}
+
+/// The compiled-component cache through the CLI: a cold run fills `<data-root>/cache`, a warm run reads it,
+/// and both runs' traces are byte-identical (same run id, same prior state); `cache stats` checks every
+/// entry, `cache clear` empties it, `cache warm` fills it ahead of time, and an unsafe cache directory is
+/// refused with CACHE_DIR_INSECURE before anything runs.
+#[test]
+fn cache_cold_and_warm_runs_leave_identical_traces() {
+    use std::os::unix::fs::PermissionsExt;
+    let snapshot = root().join("snapshots/register-actor/sealed");
+    let trust = root().join("snapshots/trust.json");
+    let payload = root().join("snapshots/register-actor/payloads/valid.json");
+    let run_in = |data: &Path, cache: &Path| {
+        let o = Command::new(HOST)
+            .args([
+                "--json",
+                "run",
+                "--snapshot",
+                p(&snapshot),
+                "--wf",
+                "register_actor",
+                "--payload",
+            ])
+            .args([
+                p(&payload),
+                "--data-root",
+                p(data),
+                "--trust",
+                p(&trust),
+                "--run-id",
+                "same-id",
+            ])
+            .args(["--cache-dir", p(cache)])
+            .env("SEALED_NO_PROGRESS", "1")
+            .env_remove("SEALED_CACHE_DIR")
+            .output()
+            .unwrap();
+        let env = envelope(&o);
+        assert_eq!(o.status.code(), Some(0), "{env}");
+        let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
+        std::fs::read(&trace).unwrap()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    // Two fresh data roots: the same run id and the same (empty) prior state.
+    let (cold_data, warm_data) = (tmp.path().join("cold"), tmp.path().join("warm"));
+    let cold_trace = run_in(&cold_data, &cache);
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the cache directory is created 0700");
+
+    let o = host(&["--json", "cache", "stats", "--cache-dir", p(&cache)]);
+    let stats = envelope(&o);
+    let listing = &stats["data"]["listing"];
+    let components = std::fs::read_dir(snapshot.join("components")).unwrap().count() as u64;
+    assert_eq!(listing["valid"].as_u64(), Some(components), "{stats}");
+    assert_eq!(listing["invalid"].as_u64(), Some(0), "{stats}");
+
+    let warm_trace = run_in(&warm_data, &cache);
+    assert_eq!(
+        cold_trace, warm_trace,
+        "a warm-cache run's trace differs from the cold-cache run's"
+    );
+
+    let o = host(&["--json", "cache", "clear", "--cache-dir", p(&cache)]);
+    assert_eq!(envelope(&o)["data"]["removed"].as_u64(), Some(components));
+    let o = host(&[
+        "--json",
+        "cache",
+        "warm",
+        "--snapshot",
+        p(&snapshot),
+        "--trust",
+        p(&trust),
+        "--cache-dir",
+        p(&cache),
+    ]);
+    let warmed = envelope(&o);
+    assert_eq!(o.status.code(), Some(0), "{warmed}");
+    let outcomes: Vec<&str> = warmed["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["compiled"; components as usize], "{warmed}");
+    let o = host(&[
+        "--json",
+        "cache",
+        "warm",
+        "--snapshot",
+        p(&snapshot),
+        "--trust",
+        p(&trust),
+        "--cache-dir",
+        p(&cache),
+    ]);
+    let warmed = envelope(&o);
+    assert!(
+        warmed["data"]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["outcome"] == "already_cached"),
+        "{warmed}"
+    );
+
+    // A group-writable cache directory is refused before the run starts: no trace, nothing consumed.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let data = tmp.path().join("refused");
+    let o = Command::new(HOST)
+        .args([
+            "--json",
+            "run",
+            "--snapshot",
+            p(&snapshot),
+            "--wf",
+            "register_actor",
+            "--payload",
+        ])
+        .args([
+            p(&payload),
+            "--data-root",
+            p(&data),
+            "--trust",
+            p(&trust),
+            "--cache-dir",
+            p(&cache),
+        ])
+        .env("SEALED_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    let env = envelope(&o);
+    assert_eq!(o.status.code(), Some(5), "{env}");
+    assert_eq!(env["error"]["code"], "CACHE_DIR_INSECURE", "{env}");
+    assert!(env["error"]["message"].as_str().unwrap().contains(p(&cache)), "{env}");
+    assert!(!data.join("traces").exists(), "a refused run left a trace");
 }

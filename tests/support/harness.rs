@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use sealed_attest::{PrivateKey, Role};
 use sealed_engine::{Engine, EngineProfile};
+use sealed_host::run::Job;
 use sealed_host::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy};
 use sealed_snapshot::SnapshotError;
 use sealed_snapshot::seal::{ComponentImports, SealReport};
@@ -242,14 +243,16 @@ pub fn run_key() -> Arc<PrivateKey> {
 pub fn request(snapshot: &Path, workflow: &str, payload: PayloadSource, data_root: &Path) -> RunRequest {
     RunRequest {
         snapshot: snapshot.to_path_buf(),
-        workflow: workflow.to_string(),
-        payload,
-        data_root: data_root.to_path_buf(),
-        trace_dir: None,
-        run_id: None,
         // The snapshots of these tests are sealed on the fly and unsigned; authenticity is tested elsewhere.
         trust: TrustPolicy::InsecureAllowUnsigned,
-        run_key: run_key(),
+        job: Job {
+            workflow: workflow.to_string(),
+            payload,
+            data_root: data_root.to_path_buf(),
+            trace_dir: None,
+            run_id: None,
+            run_key: run_key(),
+        },
     }
 }
 

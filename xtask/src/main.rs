@@ -157,9 +157,14 @@ fn test(args: &[String]) -> Result<()> {
     let _ = std::fs::remove_dir_all(&reports);
     if built {
         run("cargo test --workspace", &mut || {
+            // Every `host` process the tests spawn shares one compiled-component cache (a test that is about
+            // the cache itself passes its own `--cache-dir`), so each component is compiled once per run of
+            // the suite instead of once per process.
+            let cache = root.join("target").join("test-cache");
             status(
                 cargo()
                     .args(["test", "--workspace", "--locked", "--no-fail-fast"])
+                    .env("SEALED_CACHE_DIR", &cache)
                     .current_dir(&root),
             )
         });

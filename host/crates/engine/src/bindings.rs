@@ -7,8 +7,8 @@
 //! side is decided by the linker (empty for a transform).
 //!
 //! The generated code calls `TypedFunc::new_unchecked` in an `unsafe` block (sound: the export's type was
-//! checked when the indices were loaded), hence the one `allow(unsafe_code)` of this crate, scoped to
-//! generated code.
+//! checked when the indices were loaded), hence this `allow(unsafe_code)`, scoped to generated code. The
+//! crate's only hand-written `unsafe` is the disk cache's load (`cache::deserialize_checked`).
 #![allow(unsafe_code)]
 
 wasmtime::component::bindgen!({

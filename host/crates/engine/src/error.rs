@@ -63,6 +63,9 @@ pub enum EngineError {
     /// its imports have the right names but the wrong types.
     #[error("component {component} does not fit the sealed:capability contract: {detail}")]
     Contract { component: String, detail: String },
+    /// The compiled-component disk cache could not be used where it had to be ([`crate::Engine::warm`]).
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
 }
 
 impl EngineError {
@@ -78,6 +81,7 @@ impl EngineError {
             // The same class (and operator remedy) as the run-time limit: raise `limits.memory_bytes`.
             EngineError::MemoryDeclared { .. } => "MEMORY_LIMIT",
             EngineError::LimitUnsupported { .. } => "LIMIT_UNSUPPORTED",
+            EngineError::Cache(e) => e.code(),
         }
     }
 }

@@ -1,17 +1,22 @@
 //! All WebAssembly execution of the sealed host.
 //!
 //! This crate owns: the wasmtime 48 configuration (the deterministic [`EngineProfile`]), component
-//! inspection, the static import gate, a cache of compiled components, one `InstancePre` per prepared
-//! node, one fresh `Store` per invocation with fuel / memory / wall-clock limits, and the storage host
-//! imports, which go through [`sealed_capability::Gate`] and nowhere else.
+//! inspection, the static import gate, the in-memory cache of compiled components and the persistent
+//! on-disk one ([`DiskCache`], module [`cache`]), one `InstancePre` per prepared node, one fresh `Store`
+//! per invocation with fuel / memory / wall-clock limits, and the storage host imports, which go through
+//! [`sealed_capability::Gate`] and nowhere else.
 //!
 //! It must never: link WASI (or anything but `sealed:capability`); compile bytes that are not a
 //! [`VerifiedComponent`] — the one exception is [`Engine::inspect`], used by `host seal` / `host inspect`
-//! on bytes that are about to be pinned; or let a guest keep state between invocations.
+//! on bytes that are about to be pinned; load a compiled component from disk that has not passed every
+//! check of [`cache`] (the crate's only hand-written `unsafe` is that load, `cache::deserialize_checked`;
+//! the other `allow(unsafe_code)` covers the wasmtime-generated bindings); or let a guest keep state
+//! between invocations.
 //!
-//! Flow: [`Engine::new`] → [`Engine::prepare`] (hash re-check, compile or cache hit, import gate,
-//! linker, `InstancePre`) → [`Prepared::invoke`] any number of times (fresh store each time; the
-//! backend always comes back in the [`Invocation`], even after a trap).
+//! Flow: [`Engine::new`] (or [`Engine::new_with_cache`]) → [`Engine::prepare`] (hash re-check, compiled
+//! component from memory, from the disk cache, or compiled by Cranelift and written to the disk cache;
+//! import gate, linker, `InstancePre`) → [`Prepared::invoke`] any number of times (fresh store each time;
+//! the backend always comes back in the [`Invocation`], even after a trap).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -27,17 +32,20 @@ use sealed_capability::{Gate, JournalEntry, Refusal, StorageBackend};
 use sealed_snapshot::{Grant, Interface, Limits, VerifiedComponent, World};
 
 mod bindings;
+pub mod cache;
 pub mod error;
 mod host;
 pub mod inspect;
 pub mod profile;
 
+pub use cache::{CacheEntryReport, CacheError, CacheListing, CacheStats, DiskCache, WarmOutcome};
 pub use error::{EngineError, InvokeError};
 pub use inspect::{ComponentInfo, InferredWorld, ItemInfo};
 pub use profile::{Allocator, EngineProfile, PoolingProfile, WASMTIME_VERSION};
 
 use bindings::SideEffectPre;
 use bindings::exports::sealed::capability::node::RunError;
+use cache::{CacheKey, Counters};
 use host::{ErasedGate, HostState};
 
 /// A configured wasmtime engine plus what is shared by every component it runs. Cheap to clone.
@@ -51,6 +59,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("profile", &self.inner.profile)
             .field("pool_error", &self.inner.pool_error)
+            .field("disk_cache", &self.inner.disk)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +73,11 @@ struct Inner {
     /// Compiled components by sha256 of their bytes. Keyed by the hash the engine computed itself, so
     /// a cache hit is always the same bytes.
     compiled: Mutex<HashMap<String, Component>>,
+    /// The persistent cache of compiled components, if any.
+    disk: Option<DiskCache>,
+    /// sha256 of wasmtime's `precompile_compatibility_hash` of `wasmtime`, part of every disk-cache key.
+    compat_digest: [u8; 32],
+    stats: Counters,
     /// Kept for its `Drop`: the ticker stops when the last `Engine` / `Prepared` is gone.
     _ticker: Ticker,
 }
@@ -180,10 +194,18 @@ fn pooling_config(p: &PoolingProfile) -> PoolingAllocationConfig {
 }
 
 impl Engine {
-    /// Builds the engine for `profile`. With `allocator: pooling`, falls back to on-demand allocation
-    /// when the pool cannot be created on this machine (too little address space, for example); the
-    /// effective choice is recorded in [`Engine::profile`] and the reason in [`Engine::pool_error`].
+    /// Builds the engine for `profile`, without a disk cache (every process compiles every component once).
+    /// With `allocator: pooling`, falls back to on-demand allocation when the pool cannot be created on
+    /// this machine (too little address space, for example); the effective choice is recorded in
+    /// [`Engine::profile`] and the reason in [`Engine::pool_error`].
     pub fn new(profile: EngineProfile) -> Result<Engine, EngineError> {
+        Engine::new_with_cache(profile, None)
+    }
+
+    /// [`Engine::new`] with a persistent cache of compiled components in `cache` (`None`: no disk cache).
+    /// Entries are keyed by the component, the wasmtime build and configuration and the *effective*
+    /// profile, so an engine that fell back from pooling to on-demand allocation uses other entries.
+    pub fn new_with_cache(profile: EngineProfile, cache: Option<DiskCache>) -> Result<Engine, EngineError> {
         let mut profile = profile;
         let mut pool_error = None;
         let mut wasmtime = None;
@@ -209,6 +231,7 @@ impl Engine {
         let profile_digest = profile
             .digest()
             .map_err(|e| EngineError::Init(format!("cannot serialise the engine profile: {e}")))?;
+        let compat_digest = cache::compatibility_digest(&wasmtime);
         let ticker = Ticker::start(wasmtime.clone(), Duration::from_millis(profile.epoch_tick_ms))?;
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -217,9 +240,48 @@ impl Engine {
                 profile_digest,
                 pool_error,
                 compiled: Mutex::new(HashMap::new()),
+                disk: cache,
+                compat_digest,
+                stats: Counters::default(),
                 _ticker: ticker,
             }),
         })
+    }
+
+    /// The persistent cache of compiled components, if this engine has one.
+    pub fn disk_cache(&self) -> Option<&DiskCache> {
+        self.inner.disk.as_ref()
+    }
+
+    /// What the compiled-component caches did since this engine was built (shared by its clones).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.stats.snapshot()
+    }
+
+    /// Makes sure the disk cache holds a valid entry for `component`: loads it to prove it, or compiles
+    /// the component (or takes it from memory) and writes it. Unlike a compile during [`Engine::prepare`],
+    /// a write failure is an error here (`CACHE_IO`), as is an engine without a disk cache.
+    pub fn warm(&self, component: &VerifiedComponent) -> Result<WarmOutcome, EngineError> {
+        let disk = self
+            .inner
+            .disk
+            .as_ref()
+            .ok_or(EngineError::Cache(CacheError::NotConfigured))?;
+        let digest = check_pin(component)?;
+        let id = hex::encode(digest);
+        let key = self.cache_key(&digest);
+        if let Some(compiled) = self.load_entry(disk, &key, component.name()) {
+            self.memory().entry(id).or_insert(compiled);
+            return Ok(WarmOutcome::AlreadyCached);
+        }
+        let in_memory = self.memory().get(&id).cloned();
+        let compiled = match in_memory {
+            Some(compiled) => compiled,
+            None => self.cranelift(component.name(), component.bytes())?,
+        };
+        self.store_entry(disk, &key, &compiled).map_err(EngineError::Cache)?;
+        self.memory().entry(id).or_insert(compiled);
+        Ok(WarmOutcome::Compiled)
     }
 
     /// The effective profile (what traces record).
@@ -237,22 +299,95 @@ impl Engine {
         self.inner.pool_error.as_deref()
     }
 
-    /// Compiles `bytes` (or takes them from the cache) under their actual sha256.
-    fn compile(&self, sha256: &str, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
-        if let Some(c) = self.cache().get(sha256) {
+    /// The compiled component for `bytes`, whose sha256 (computed by the engine, never by a caller) is
+    /// `digest`: from memory, else from the disk cache, else compiled by Cranelift (and then written to the
+    /// disk cache; a failed write is counted and logged, never an error).
+    fn compile(&self, digest: &[u8; 32], name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+        let id = hex::encode(digest);
+        if let Some(c) = self.memory().get(&id) {
+            Counters::bump(&self.inner.stats.memory_hits);
             return Ok(c.clone());
         }
-        // Compiled outside the lock: Cranelift takes milliseconds to seconds, and two threads compiling
-        // the same bytes at once only waste work.
-        let component = Component::new(&self.inner.wasmtime, bytes).map_err(|e| EngineError::Compile {
-            name: name.to_string(),
-            detail: format!("{e:#}"),
-        })?;
-        self.cache().insert(sha256.to_string(), component.clone());
+        // Loaded or compiled outside the lock: Cranelift takes milliseconds to seconds, and two threads
+        // compiling the same bytes at once only waste work.
+        let component = match &self.inner.disk {
+            None => self.cranelift(name, bytes)?,
+            Some(disk) => {
+                let key = self.cache_key(digest);
+                match self.load_entry(disk, &key, name) {
+                    Some(component) => component,
+                    None => {
+                        let component = self.cranelift(name, bytes)?;
+                        // Counted and logged by `store_entry`; the component is good either way.
+                        let _ = self.store_entry(disk, &key, &component);
+                        component
+                    }
+                }
+            }
+        };
+        self.memory().insert(id, component.clone());
         Ok(component)
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Component>> {
+    fn cranelift(&self, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+        Counters::bump(&self.inner.stats.misses);
+        Component::new(&self.inner.wasmtime, bytes).map_err(|e| EngineError::Compile {
+            name: name.to_string(),
+            detail: format!("{e:#}"),
+        })
+    }
+
+    fn cache_key(&self, digest: &[u8; 32]) -> CacheKey {
+        CacheKey::new(digest, &self.inner.compat_digest, &self.inner.profile_digest)
+    }
+
+    /// The disk entry of `key` as a component, or `None` when there is none or it is invalid (then it is
+    /// counted, logged and deleted).
+    fn load_entry(&self, disk: &DiskCache, key: &CacheKey, name: &str) -> Option<Component> {
+        let stats = &self.inner.stats;
+        let (problem, identity) = match disk.read(key) {
+            cache::Lookup::Missing => return None,
+            cache::Lookup::Invalid { problem, identity } => (problem, identity),
+            cache::Lookup::Valid(entry) => match cache::deserialize_checked(&self.inner.wasmtime, &entry) {
+                Ok(component) => {
+                    Counters::bump(&stats.disk_hits);
+                    return Some(component);
+                }
+                Err(e) => (format!("wasmtime refused it: {e:#}"), Some(entry.identity)),
+            },
+        };
+        Counters::bump(&stats.invalid);
+        tracing::warn!(
+            component = name,
+            entry = %disk.entry_path(key).display(),
+            "invalid compiled-component cache entry, deleted and compiled again: {problem}"
+        );
+        disk.discard(key, identity);
+        None
+    }
+
+    /// Serialises `component` into the disk entry of `key`; a failure is counted and logged, and returned.
+    fn store_entry(&self, disk: &DiskCache, key: &CacheKey, component: &Component) -> Result<(), CacheError> {
+        let stats = &self.inner.stats;
+        let written = component
+            .serialize()
+            .map_err(|e| CacheError::Io {
+                path: disk.entry_path(key),
+                action: "serialise the compiled component for",
+                detail: format!("{e:#}"),
+            })
+            .and_then(|body| disk.write(key, &body));
+        match &written {
+            Ok(()) => Counters::bump(&stats.writes),
+            Err(e) => {
+                Counters::bump(&stats.write_errors);
+                tracing::warn!("compiled-component cache not written (the component is used anyway): {e}");
+            }
+        }
+        written
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Component>> {
         // A panic while holding the lock cannot leave the map half-updated (one insert), so a poisoned
         // lock is still usable.
         self.inner
@@ -264,8 +399,9 @@ impl Engine {
     /// Compiles arbitrary bytes (no pin: this is how a pin is made) and reports imports, exports, the
     /// world they fit and whether the entry point is there. Never instantiates anything.
     pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, EngineError> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let component = self.compile(&sha256, &format!("sha256:{sha256}"), bytes)?;
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let sha256 = hex::encode(digest);
+        let component = self.compile(&digest, &format!("sha256:{sha256}"), bytes)?;
         let engine = &self.inner.wasmtime;
         let (imports, exports) = inspect::items(engine, &component);
         let names: Vec<&str> = imports.iter().map(|i| i.name.as_str()).collect();
@@ -295,15 +431,9 @@ impl Engine {
         grants: &[Grant],
     ) -> Result<Prepared, EngineError> {
         let name = component.name();
-        let actual = hex::encode(Sha256::digest(component.bytes()));
-        if actual != component.sha256() {
-            return Err(EngineError::HashMismatch {
-                name: name.to_string(),
-                expected: component.sha256().to_string(),
-                actual,
-            });
-        }
-        let compiled = self.compile(&actual, name, component.bytes())?;
+        let digest = check_pin(component)?;
+        let actual = hex::encode(digest);
+        let compiled = self.compile(&digest, name, component.bytes())?;
         let engine = &self.inner.wasmtime;
 
         let (imports, _) = inspect::items(engine, &compiled);
@@ -415,6 +545,21 @@ impl Engine {
             None => Ok(()),
         }
     }
+}
+
+/// The sha256 of `component`'s bytes, computed here, after checking it against the pin again (the bytes
+/// are shared and long-lived; the check costs ~1 ms/MB).
+fn check_pin(component: &VerifiedComponent) -> Result<[u8; 32], EngineError> {
+    let digest: [u8; 32] = Sha256::digest(component.bytes()).into();
+    let actual = hex::encode(digest);
+    if actual != component.sha256() {
+        return Err(EngineError::HashMismatch {
+            name: component.name().to_string(),
+            expected: component.sha256().to_string(),
+            actual,
+        });
+    }
+    Ok(digest)
 }
 
 /// Size of a Wasm page. The engine enables no custom page sizes, so every memory uses 64 KiB pages.

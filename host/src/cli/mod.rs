@@ -1,0 +1,141 @@
+//! The commands of the `host` binary, one module each, and the helpers they share.
+
+pub mod cache;
+pub mod completions;
+pub mod demo;
+pub mod examine;
+pub mod inspect;
+pub mod keygen;
+pub mod replay;
+pub mod report;
+pub mod run;
+pub mod seal;
+pub mod serve;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use sealed_host::engine::CacheLocation;
+use sealed_host::output::Envelope;
+use sealed_host::{EndKind, Failure, RunReport};
+
+/// Where compiled components are cached: the flags every command that compiles components shares.
+#[derive(Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// Directory of the compiled-component cache (default: <data-root>/cache; none for commands without a
+    /// data root). Created 0700; refused if group/world-writable or owned by another user.
+    #[arg(long, env = "SEALED_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use no compiled-component cache: compile every component in this process.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    pub fn location(&self) -> CacheLocation {
+        CacheLocation::from_flags(self.cache_dir.clone(), self.no_cache)
+    }
+}
+
+/// Starts the Wasm engine (default profile) without a persistent cache.
+pub fn new_engine() -> anyhow::Result<sealed_engine::Engine> {
+    sealed_engine::Engine::new(sealed_engine::EngineProfile::default()).context("starting the Wasm engine")
+}
+
+/// Starts the Wasm engine with the cache `cache` names (relative to `data_root` by default).
+pub fn engine_with_cache(cache: &CacheArgs, data_root: Option<&Path>) -> Result<sealed_engine::Engine, Failure> {
+    sealed_host::engine::open_engine(cache.location().dir(data_root).as_deref())
+}
+
+/// Reports a failure that ended a command before it produced its result; exit code 5 (refused).
+pub fn fail(f: &Failure, json_mode: bool) -> u8 {
+    if json_mode {
+        println!(
+            "{}",
+            Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line()
+        );
+    } else {
+        eprintln!("host: {} {}", f.code, f.message);
+        if let Some(h) = f.hint() {
+            eprintln!("  hint: {h}");
+        }
+    }
+    5
+}
+
+/// Prints one run's report: one JSON envelope with `--json`, else the step table and where the run ended.
+/// Shared by `host run` and `host demo`.
+pub fn print_run(report: &RunReport, json_mode: bool) {
+    if json_mode {
+        println!("{}", Envelope::of_run(report).to_json_line());
+        return;
+    }
+    println!("run {}  workflow {}", report.run_id, report.workflow);
+    for s in &report.steps {
+        println!(
+            "  {:<24} {:<16} fuel {:>10}  storage calls {}",
+            s.node,
+            s.outcome.as_deref().unwrap_or("-"),
+            s.fuel_used,
+            s.storage_calls
+        );
+    }
+    if !report.admission_errors.is_empty() {
+        println!("  admission refused the payload:");
+        for v in &report.admission_errors {
+            println!(
+                "    {} {}",
+                if v.instance_path.is_empty() {
+                    "/"
+                } else {
+                    &v.instance_path
+                },
+                v.message
+            );
+        }
+    }
+    let end = match report.end {
+        EndKind::Succeeded => "succeeded",
+        EndKind::Completed => "completed (not ok)",
+        EndKind::Rejected => "rejected",
+        EndKind::Failed => "FAILED",
+        EndKind::Refused => "REFUSED",
+    };
+    match &report.terminal {
+        Some(t) => println!("  => {} at terminal `{t}` ({end})", report.status),
+        None => println!("  => {} ({end})", report.status),
+    }
+    if let Some(f) = &report.error {
+        println!("  error {}: {}", f.code, f.message);
+        if let Some(h) = f.hint() {
+            println!("  hint: {h}");
+        }
+    }
+    println!(
+        "  committed: {}",
+        if report.committed {
+            "yes"
+        } else {
+            "no (store unchanged)"
+        }
+    );
+    if let Some(t) = &report.trace {
+        println!(
+            "  trace: {}  ({} lines, chain head {})",
+            t.path.display(),
+            t.lines,
+            &t.chain_head[..16]
+        );
+    }
+    if let Some(a) = &report.attestation {
+        println!("  attestation: {}", a.display());
+    }
+    for f in &report.report_files {
+        println!("  report: {}", f.display());
+    }
+    for e in &report.evidence_errors {
+        println!("  evidence error: {e}");
+    }
+}

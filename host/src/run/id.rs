@@ -1,0 +1,80 @@
+//! Run ids: how a fresh one is made, which ones are acceptable, and the single-use rule per data root.
+//!
+//! Owns the `run-ids/` directory of a data root. It must never reuse or forget an id once consumed: replay
+//! protection depends on it.
+
+use std::path::Path;
+
+use crate::Failure;
+
+/// A fresh run id: UTC time (sortable) plus 64 random bits (unique across processes and machines).
+pub fn new_run_id() -> Result<String, Failure> {
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd)
+        .map_err(|e| Failure::new("RANDOM_UNAVAILABLE", format!("no OS randomness for a run id: {e}")))?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(format!("r{}-{}", civil_utc(secs), hex::encode(rnd)))
+}
+
+/// `YYYYMMDDThhmmssZ` from Unix seconds (no time-zone database needed for UTC).
+fn civil_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Whether `id` may name a run (it becomes a file name).
+pub fn valid_run_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The run id to use: `requested` if it is acceptable, a fresh one if none was asked for.
+pub(crate) fn resolve(requested: Option<&str>) -> Result<String, Failure> {
+    match requested {
+        Some(id) if valid_run_id(id) => Ok(id.to_string()),
+        Some(id) => Err(Failure::new(
+            "RUN_ID_INVALID",
+            format!("run id {id:?} must be 1-128 characters of A-Z, a-z, 0-9, '-' or '_'"),
+        )),
+        None => new_run_id(),
+    }
+}
+
+/// Marks `run_id` as used in this data root, once and for all: an explicit id that was already used is
+/// refused (replay protection), whether that earlier run succeeded or not. `O_EXCL` makes this atomic
+/// across processes.
+pub(crate) fn consume(data_root: &Path, run_id: &str) -> Result<(), Failure> {
+    let dir = data_root.join("run-ids");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::new("RUN_ID_IO", format!("cannot create {}: {e}", dir.display())).nondeterministic())?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(run_id))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Failure::new(
+            "RUN_ID_REUSED",
+            format!("run id {run_id} was already used in data root {}", data_root.display()),
+        )),
+        Err(e) => Err(Failure::new("RUN_ID_IO", format!("cannot record run id {run_id}: {e}")).nondeterministic()),
+    }
+}
