@@ -32,7 +32,7 @@ pub(crate) fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
                 .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
             parse_payload(&bytes, &path.display().to_string())
         }
-        PayloadSource::Text(bytes) => parse_payload(bytes, "(standard input)"),
+        PayloadSource::Text(bytes) => parse_payload(bytes, "(standard input or request body)"),
     }
 }
 

@@ -190,6 +190,14 @@ impl Recorder {
                     None
                 }
             };
+        // The trace and the attestation are fsynced as files; their names must survive a power loss too
+        // (the run directory's entries, and the run directory's own entry under the trace root), or a run
+        // answered as done could lose its evidence.
+        for dir in [Some(files.dir.as_path()), files.dir.parent()].into_iter().flatten() {
+            if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+                evidence_errors.push(format!("TRACE_IO: cannot fsync directory {}: {e}", dir.display()));
+            }
+        }
         // Wall-clock data lives beside the trace, never in it (the trace must be reproducible).
         let _ = std::fs::write(
             files.timing(),

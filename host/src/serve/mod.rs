@@ -95,7 +95,7 @@ impl Server {
 
         let (catalog, unrunnable) = catalog::Catalog::load(&engine, &config.snapshots, &trust)?;
         for u in &unrunnable {
-            tracing::warn!(snapshot = %u.snapshot, workflow = %u.workflow, code = %u.failure.code,
+            tracing::info!(snapshot = %u.snapshot, workflow = %u.workflow, code = %u.failure.code,
                 "workflow cannot run: {}", u.failure.message);
         }
         let store = Store::open_with(&config.data_root, crate::run::execute::store_options())
