@@ -31,6 +31,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -40,14 +43,14 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use sealed_attest::PrivateKey;
+use sealed_capability::Gate;
 use sealed_capability::memory::MemoryBackend;
-use sealed_capability::{Gate, StorageBackend, StorageRequest};
 use sealed_engine::{Engine, EngineProfile, Prepared};
 use sealed_host::run::{Job, Plan, StoreAccess};
 use sealed_host::{PayloadSource, RunRequest, TrustPolicy};
 use sealed_snapshot::verify::verify_component;
 use sealed_snapshot::{Grant, Interface, Limits, Op, World};
-use sealed_store::{RunRecord, Store};
+use sealed_store::Store;
 use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Store as WStore};
@@ -301,34 +304,7 @@ fn snapshot_dir() -> PathBuf {
 /// transaction: the rows a store has after `n` runs, without paying for `n` runs.
 fn prefilled_root(n: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut tx = store.begin_run("prefill").unwrap();
-    for i in 0..n {
-        let key = format!("AC_prefill{i:014}");
-        let value =
-            serde_jcs::to_vec(&json!({"email": format!("p{i}@example.org"), "first_name": "P", "last_name": "Q"}))
-                .unwrap();
-        let insert = StorageRequest::RegistryInsert {
-            label: "actors".into(),
-            key: key.clone(),
-            value: value.clone(),
-        };
-        let append = StorageRequest::EventsAppend {
-            label: "actor-events".into(),
-            key,
-            payload: value,
-        };
-        tx.execute(&insert).unwrap();
-        tx.execute(&append).unwrap();
-    }
-    let digest = std::fs::read_to_string(snapshot_dir().join("snapshot.digest")).unwrap();
-    tx.commit(RunRecord {
-        snapshot_digest: digest.trim().to_string(),
-        workflow: "register_actor".into(),
-        status: "REGISTERED".into(),
-    })
-    .unwrap();
-    assert_eq!(store.stats().unwrap().registry_rows, n as u64);
+    common::prefill(dir.path(), &snapshot_dir(), n);
     dir
 }
 
@@ -352,22 +328,27 @@ impl Keys {
     }
 }
 
-/// One `host run` of register-actor with an email never used before; returns the run directory.
-fn e2e_run(engine: &Engine, keys: &Keys, root: &Path) -> PathBuf {
+/// A register-actor job with an email never used before (so every run takes the REGISTERED path).
+fn fresh_job(keys: &Keys, root: &Path) -> Job {
     let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
+    Job {
+        workflow: "register_actor".into(),
+        payload: PayloadSource::Inline(json!({
+            "actor": {"email": format!("bench{n}@example.org"), "first_name": "Bench", "last_name": "Mark"}
+        })),
+        data_root: root.to_path_buf(),
+        trace_dir: None,
+        run_id: None,
+        run_key: keys.run_key.clone(),
+    }
+}
+
+/// One `host run` of register-actor with a fresh email; returns the run directory.
+fn e2e_run(engine: &Engine, keys: &Keys, root: &Path) -> PathBuf {
     let req = RunRequest {
         snapshot: snapshot_dir(),
         trust: keys.trust.clone(),
-        job: Job {
-            workflow: "register_actor".into(),
-            payload: PayloadSource::Inline(json!({
-                "actor": {"email": format!("bench{n}@example.org"), "first_name": "Bench", "last_name": "Mark"}
-            })),
-            data_root: root.to_path_buf(),
-            trace_dir: None,
-            run_id: None,
-            run_key: keys.run_key.clone(),
-        },
+        job: fresh_job(keys, root),
     };
     let report = sealed_host::run(engine, &req).unwrap();
     assert_eq!(report.status, "REGISTERED", "{:?}", report.error);
@@ -378,18 +359,7 @@ fn e2e_run(engine: &Engine, keys: &Keys, root: &Path) -> PathBuf {
 /// The hot path alone: `run::execute` against a preloaded plan (verified, admission compiled, components
 /// prepared) and an open store, no report — what `host serve` does per request.
 fn execute_run(plan: &Plan, store: &Store, keys: &Keys, root: &Path) {
-    let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let job = Job {
-        workflow: "register_actor".into(),
-        payload: PayloadSource::Inline(json!({
-            "actor": {"email": format!("bench{n}@example.org"), "first_name": "Bench", "last_name": "Mark"}
-        })),
-        data_root: root.to_path_buf(),
-        trace_dir: None,
-        run_id: None,
-        run_key: keys.run_key.clone(),
-    };
-    let report = sealed_host::run::execute(plan, &job, StoreAccess::Shared(store)).unwrap();
+    let report = sealed_host::run::execute(plan, &fresh_job(keys, root), StoreAccess::Shared(store)).unwrap();
     assert_eq!(report.status, "REGISTERED", "{:?}", report.error);
 }
 

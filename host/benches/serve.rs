@@ -25,6 +25,9 @@
 #[path = "../tests/support/http.rs"]
 mod http;
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -32,8 +35,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sealed_capability::{StorageBackend, StorageRequest};
-use sealed_store::{RunRecord, Store};
 use serde_json::{Value, json};
 
 const HOST: &str = env!("CARGO_BIN_EXE_host");
@@ -47,38 +48,8 @@ fn snapshot_dir() -> PathBuf {
     workspace().join("snapshots/register-actor/sealed")
 }
 
-/// A data root holding `n` registrations (registry row + event each), written by one `RunTx`.
 fn prefill(dir: &Path, n: usize) {
-    let store = Store::open(dir).unwrap();
-    let mut tx = store.begin_run("prefill").unwrap();
-    for i in 0..n {
-        let key = format!("AC_prefill{i:014}");
-        let value =
-            serde_jcs::to_vec(&json!({"email": format!("p{i}@example.org"), "first_name": "P", "last_name": "Q"}))
-                .unwrap();
-        tx.execute(&StorageRequest::RegistryInsert {
-            label: "actors".into(),
-            key: key.clone(),
-            value: value.clone(),
-        })
-        .unwrap();
-        tx.execute(&StorageRequest::EventsAppend {
-            label: "actor-events".into(),
-            key,
-            payload: value,
-        })
-        .unwrap();
-    }
-    let digest = std::fs::read_to_string(snapshot_dir().join("snapshot.digest")).unwrap();
-    tx.commit(RunRecord {
-        snapshot_digest: digest.trim().to_string(),
-        workflow: "register_actor".into(),
-        status: "REGISTERED".into(),
-    })
-    .unwrap();
-    assert_eq!(store.stats().unwrap().registry_rows, n as u64);
-    // Fold the pre-fill's large WAL into the database now, so that no cell pays for its checkpoint.
-    store.checkpoint().unwrap();
+    common::prefill(dir, &snapshot_dir(), n);
 }
 
 struct Server {

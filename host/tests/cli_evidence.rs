@@ -494,35 +494,21 @@ fn cache_cold_and_warm_runs_leave_identical_traces() {
     let snapshot = root().join("snapshots/register-actor/sealed");
     let trust = root().join("snapshots/trust.json");
     let payload = root().join("snapshots/register-actor/payloads/valid.json");
-    let run_in = |data: &Path, cache: &Path| {
-        let o = Command::new(HOST)
-            .args([
-                "--json",
-                "run",
-                "--snapshot",
-                p(&snapshot),
-                "--wf",
-                "register_actor",
-                "--payload",
-            ])
-            .args([
-                p(&payload),
-                "--data-root",
-                p(data),
-                "--trust",
-                p(&trust),
-                "--run-id",
-                "same-id",
-            ])
-            .args(["--cache-dir", p(cache)])
+    let run_cmd = |data: &Path, cache: &Path| {
+        Command::new(HOST)
+            .args(["--json", "run", "--wf", "register_actor", "--snapshot", p(&snapshot)])
+            .args(["--payload", p(&payload), "--data-root", p(data), "--trust", p(&trust)])
+            .args(["--run-id", "same-id", "--cache-dir", p(cache)])
             .env("SEALED_NO_PROGRESS", "1")
             .env_remove("SEALED_CACHE_DIR")
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let run_in = |data: &Path, cache: &Path| {
+        let o = run_cmd(data, cache);
         let env = envelope(&o);
         assert_eq!(o.status.code(), Some(0), "{env}");
-        let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
-        std::fs::read(&trace).unwrap()
+        std::fs::read(env["data"]["trace"]["path"].as_str().unwrap()).unwrap()
     };
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
@@ -591,28 +577,7 @@ fn cache_cold_and_warm_runs_leave_identical_traces() {
     // A group-writable cache directory is refused before the run starts: no trace, nothing consumed.
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o770)).unwrap();
     let data = tmp.path().join("refused");
-    let o = Command::new(HOST)
-        .args([
-            "--json",
-            "run",
-            "--snapshot",
-            p(&snapshot),
-            "--wf",
-            "register_actor",
-            "--payload",
-        ])
-        .args([
-            p(&payload),
-            "--data-root",
-            p(&data),
-            "--trust",
-            p(&trust),
-            "--cache-dir",
-            p(&cache),
-        ])
-        .env("SEALED_NO_PROGRESS", "1")
-        .output()
-        .unwrap();
+    let o = run_cmd(&data, &cache);
     let env = envelope(&o);
     assert_eq!(o.status.code(), Some(5), "{env}");
     assert_eq!(env["error"]["code"], "CACHE_DIR_INSECURE", "{env}");

@@ -48,20 +48,12 @@ pub struct ServeOptions {
     pub max_body_bytes: u64,
 }
 
-/// The checked configuration.
+/// The checked configuration: the options as given, and the token loaded from `token_file`.
 #[derive(Debug)]
 pub struct Config {
-    pub snapshots: Vec<PathBuf>,
-    pub data_root: PathBuf,
-    pub listen: SocketAddr,
-    pub run_key: Option<PathBuf>,
-    pub trace_dir: Option<PathBuf>,
-    pub cache: CacheLocation,
+    pub options: ServeOptions,
     /// When set, every endpoint but `/healthz` requires `Authorization: Bearer <token>`.
     pub token: Option<Token>,
-    pub workers: Option<usize>,
-    pub queue: Option<usize>,
-    pub max_body_bytes: u64,
 }
 
 fn refuse(message: impl Into<String>) -> Failure {
@@ -90,25 +82,14 @@ impl Config {
                 super::auth::MIN_TOKEN_LEN
             )));
         }
-        Ok(Config {
-            snapshots: o.snapshots,
-            data_root: o.data_root,
-            listen: o.listen,
-            run_key: o.run_key,
-            trace_dir: o.trace_dir,
-            cache: o.cache,
-            token,
-            workers: o.workers,
-            queue: o.queue,
-            max_body_bytes: o.max_body_bytes,
-        })
+        Ok(Config { options: o, token })
     }
 
     /// Worker threads: `--workers`, else one per CPU; never more than the engine's instance pool can serve
     /// at once (each run instantiates one component at a time).
     pub fn worker_count(&self, engine: &Engine) -> Result<usize, Failure> {
         let cap = instance_capacity(engine);
-        let workers = match self.workers {
+        let workers = match self.options.workers {
             Some(0) => return Err(refuse("--workers must be at least 1")),
             Some(n) => n,
             None => std::thread::available_parallelism()
@@ -127,7 +108,7 @@ impl Config {
 
     /// Queue length: `--queue`, else [`QUEUE_PER_WORKER`] per worker; 1 to [`MAX_QUEUE`].
     pub fn queue_len(&self, workers: usize) -> Result<usize, Failure> {
-        match self.queue {
+        match self.options.queue {
             Some(0) => Err(refuse(
                 "--queue must be at least 1 (requests beyond workers + queue are answered 503)",
             )),

@@ -57,9 +57,10 @@ impl State {
     /// Where runs' directories are: `--trace-dir`, else `<data-root>/traces`.
     pub fn trace_root(&self) -> PathBuf {
         self.config
+            .options
             .trace_dir
             .clone()
-            .unwrap_or_else(|| self.config.data_root.join("traces"))
+            .unwrap_or_else(|| self.config.options.data_root.join("traces"))
     }
 }
 
@@ -88,17 +89,17 @@ impl Server {
     /// one name, a snapshot that does not verify under the trust policy, and an unusable store or address.
     pub fn start(options: ServeOptions, trust: TrustPolicy) -> Result<Server, Failure> {
         let config = config::Config::check(options)?;
-        let engine = crate::engine::open_engine(config.cache.dir(Some(&config.data_root)).as_deref())?;
+        let engine = crate::engine::open_engine(config.options.cache.dir(Some(&config.options.data_root)).as_deref())?;
         let workers = config.worker_count(&engine)?;
         let queue = config.queue_len(workers)?;
-        let run_key = crate::keys::run_key(&config.data_root, config.run_key.as_deref())?.0;
+        let run_key = crate::keys::run_key(&config.options.data_root, config.options.run_key.as_deref())?.0;
 
-        let (catalog, unrunnable) = catalog::Catalog::load(&engine, &config.snapshots, &trust)?;
+        let (catalog, unrunnable) = catalog::Catalog::load(&engine, &config.options.snapshots, &trust)?;
         for u in &unrunnable {
             tracing::info!(snapshot = %u.snapshot, workflow = %u.workflow, code = %u.failure.code,
                 "workflow cannot run: {}", u.failure.message);
         }
-        let store = Store::open_with(&config.data_root, crate::run::execute::store_options())
+        let store = Store::open_with(&config.options.data_root, crate::run::execute::store_options())
             .map_err(|e| Failure::new(e.code(), e.to_string()))?;
         let metrics = Arc::new(metrics::Metrics::default());
         let pool = pool::Pool::start(workers, queue, metrics.clone())?;
@@ -113,7 +114,7 @@ impl Server {
             .map_err(|e| Failure::new("SERVE_CONFIG", format!("cannot start the I/O runtime: {e}")))?;
         let (listener, local_addr, stop) = {
             let _guard = runtime.enter();
-            let listener = http::bind(config.listen)?;
+            let listener = http::bind(config.options.listen)?;
             let local_addr = listener
                 .local_addr()
                 .map_err(|e| Failure::new("SERVE_CONFIG", format!("cannot read the bound address: {e}")))?;

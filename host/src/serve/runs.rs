@@ -42,7 +42,7 @@ pub async fn post(state: &Arc<State>, snapshot: &str, workflow: &str, req: Reque
             json!({ "snapshot": plan.name(), "workflows": plan.workflow_names().collect::<Vec<_>>() }),
         );
     }
-    let cap = state.config.max_body_bytes;
+    let cap = state.config.options.max_body_bytes;
     let (parts, body) = req.into_parts();
     if let Err(f) = body::check_declared(&parts.headers, cap) {
         // The body is left unread, so the connection cannot be reused.
@@ -62,8 +62,8 @@ pub async fn post(state: &Arc<State>, snapshot: &str, workflow: &str, req: Reque
     let job = Job {
         workflow: workflow.to_string(),
         payload: PayloadSource::Text(payload),
-        data_root: state.config.data_root.clone(),
-        trace_dir: state.config.trace_dir.clone(),
+        data_root: state.config.options.data_root.clone(),
+        trace_dir: state.config.options.trace_dir.clone(),
         run_id: None,
         run_key: state.run_key.clone(),
     };

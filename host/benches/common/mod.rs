@@ -1,0 +1,44 @@
+//! What the benches share: a data root pre-filled with register-actor's rows.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use sealed_capability::{StorageBackend, StorageRequest};
+use sealed_store::{RunRecord, Store};
+use serde_json::json;
+
+/// Writes `n` registrations (a registry row and an event each, as register-actor writes them) into the
+/// store of `data_root` through one `RunTx`, so the ledger stays valid, then checkpoints the WAL so that no
+/// measurement pays for folding it.
+pub fn prefill(data_root: &Path, snapshot: &Path, n: usize) {
+    let store = Store::open(data_root).unwrap();
+    let mut tx = store.begin_run("prefill").unwrap();
+    for i in 0..n {
+        let key = format!("AC_prefill{i:014}");
+        let value =
+            serde_jcs::to_vec(&json!({"email": format!("p{i}@example.org"), "first_name": "P", "last_name": "Q"}))
+                .unwrap();
+        tx.execute(&StorageRequest::RegistryInsert {
+            label: "actors".into(),
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .unwrap();
+        tx.execute(&StorageRequest::EventsAppend {
+            label: "actor-events".into(),
+            key,
+            payload: value,
+        })
+        .unwrap();
+    }
+    let digest = std::fs::read_to_string(snapshot.join("snapshot.digest")).unwrap();
+    tx.commit(RunRecord {
+        snapshot_digest: digest.trim().to_string(),
+        workflow: "register_actor".into(),
+        status: "REGISTERED".into(),
+    })
+    .unwrap();
+    assert_eq!(store.stats().unwrap().registry_rows, n as u64);
+    store.checkpoint().unwrap();
+}
