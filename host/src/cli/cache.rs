@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use sealed_host::output::Envelope;
-use sealed_host::run::{Plan, TrustPolicy};
+use sealed_host::run::Plan;
 use serde_json::json;
 
-use super::fail;
+use super::{TrustArgs, fail};
 
 // The command's doc comment (its `--help` text) is on `Command::Cache` in main.rs.
 #[derive(Args)]
@@ -51,13 +51,8 @@ pub enum CacheAction {
         /// Sealed snapshot directory (repeatable).
         #[arg(long, required = true)]
         snapshot: Vec<PathBuf>,
-        /// Trust root for snapshot signatures (repeatable). Required unless
-        /// --insecure-allow-unsigned-snapshot.
-        #[arg(long)]
-        trust: Vec<PathBuf>,
-        /// DEVELOPMENT ONLY: warm from a snapshot without a trusted signature.
-        #[arg(long)]
-        insecure_allow_unsigned_snapshot: bool,
+        #[command(flatten)]
+        trust: TrustArgs,
         #[command(flatten)]
         which: WhichCache,
     },
@@ -75,18 +70,7 @@ pub enum CacheAction {
 
 pub fn execute(args: CacheCmdArgs, json_mode: bool) -> anyhow::Result<u8> {
     match args.action {
-        CacheAction::Warm {
-            snapshot,
-            trust,
-            insecure_allow_unsigned_snapshot,
-            which,
-        } => warm(
-            &snapshot,
-            &trust,
-            insecure_allow_unsigned_snapshot,
-            &which.dir(),
-            json_mode,
-        ),
+        CacheAction::Warm { snapshot, trust, which } => warm(&snapshot, &trust, &which.dir(), json_mode),
         CacheAction::Stats { which } => {
             let dir = which.dir();
             let cache = match open(&dir) {
@@ -147,15 +131,10 @@ fn open(dir: &Path) -> Result<sealed_engine::DiskCache, sealed_host::Failure> {
     sealed_engine::DiskCache::open(dir).map_err(|e| sealed_host::Failure::new(e.code(), e.to_string()))
 }
 
-fn warm(snapshots: &[PathBuf], trust: &[PathBuf], insecure: bool, dir: &Path, json_mode: bool) -> anyhow::Result<u8> {
-    let policy = if insecure {
-        eprintln!("host: WARNING: --insecure-allow-unsigned-snapshot: the snapshot's signature is NOT checked");
-        TrustPolicy::InsecureAllowUnsigned
-    } else {
-        match sealed_host::keys::trust(trust) {
-            Ok(t) => TrustPolicy::Require(std::sync::Arc::new(t)),
-            Err(f) => return Ok(fail(&f, json_mode)),
-        }
+fn warm(snapshots: &[PathBuf], trust: &TrustArgs, dir: &Path, json_mode: bool) -> anyhow::Result<u8> {
+    let policy = match trust.policy() {
+        Ok(p) => p,
+        Err(f) => return Ok(fail(&f, json_mode)),
     };
     let engine = match sealed_host::engine::open_engine(Some(dir)) {
         Ok(e) => e,

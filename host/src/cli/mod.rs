@@ -19,7 +19,7 @@ use anyhow::Context;
 use clap::Args;
 use sealed_host::engine::CacheLocation;
 use sealed_host::output::Envelope;
-use sealed_host::{EndKind, Failure, RunReport};
+use sealed_host::{EndKind, Failure, RunReport, TrustPolicy};
 
 /// Where compiled components are cached: the flags every command that compiles components shares.
 #[derive(Args, Debug, Clone)]
@@ -36,6 +36,33 @@ pub struct CacheArgs {
 impl CacheArgs {
     pub fn location(&self) -> CacheLocation {
         CacheLocation::from_flags(self.cache_dir.clone(), self.no_cache)
+    }
+}
+
+/// Who may have sealed the snapshots a command runs: the flags `run`, `serve` and `cache warm` share.
+#[derive(Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// Trust root for snapshot signatures: a `sealed-trust/v1` file or `*.pub.json` key files
+    /// (repeatable). Required unless --insecure-allow-unsigned-snapshot.
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// DEVELOPMENT ONLY: accept snapshots without a trusted signature. Runs record it: their traces and
+    /// attestations say UNSIGNED.
+    #[arg(long)]
+    pub insecure_allow_unsigned_snapshot: bool,
+}
+
+impl TrustArgs {
+    /// The policy; the development opt-out is announced loudly on stderr.
+    pub fn policy(&self) -> Result<TrustPolicy, Failure> {
+        if self.insecure_allow_unsigned_snapshot {
+            eprintln!(
+                "host: WARNING: --insecure-allow-unsigned-snapshot: snapshot signatures are NOT checked and runs are \
+                 recorded as UNSIGNED. Never use this in production."
+            );
+            return Ok(TrustPolicy::InsecureAllowUnsigned);
+        }
+        sealed_host::keys::trust(&self.trust).map(|t| TrustPolicy::Require(std::sync::Arc::new(t)))
     }
 }
 

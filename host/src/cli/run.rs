@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use sealed_host::run::Job;
-use sealed_host::{PayloadSource, RunRequest, TrustPolicy};
+use sealed_host::{PayloadSource, RunRequest};
 
-use super::{CacheArgs, engine_with_cache, fail, print_run};
+use super::{CacheArgs, TrustArgs, engine_with_cache, fail, print_run};
 
 // The command's doc comment (its `--help` text) is on `Command::Run` in main.rs.
 #[derive(Args)]
@@ -30,14 +30,8 @@ pub struct RunArgs {
     /// Use this run id instead of a fresh one. A run id is single-use per data root.
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Trust root for snapshot signatures: a `sealed-trust/v1` file or `*.pub.json` key files
-    /// (repeatable). Required unless --insecure-allow-unsigned-snapshot.
-    #[arg(long)]
-    pub trust: Vec<PathBuf>,
-    /// DEVELOPMENT ONLY: run a snapshot without a trusted signature. Recorded in the trace and the
-    /// attestation as UNSIGNED.
-    #[arg(long)]
-    pub insecure_allow_unsigned_snapshot: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// run-signer private key for the attestation (default: <data-root>/keys/run-signer.key, created on
     /// first use).
     #[arg(long)]
@@ -61,7 +55,6 @@ pub fn execute(args: RunArgs, json_mode: bool) -> anyhow::Result<u8> {
         trace_dir,
         run_id,
         trust,
-        insecure_allow_unsigned_snapshot,
         run_key,
         report,
         cache,
@@ -75,14 +68,9 @@ pub fn execute(args: RunArgs, json_mode: bool) -> anyhow::Result<u8> {
     } else {
         PayloadSource::File(payload)
     };
-    let trust = if insecure_allow_unsigned_snapshot {
-        eprintln!("host: WARNING: --insecure-allow-unsigned-snapshot: the snapshot's signature is NOT checked");
-        TrustPolicy::InsecureAllowUnsigned
-    } else {
-        match sealed_host::keys::trust(&trust) {
-            Ok(t) => TrustPolicy::Require(std::sync::Arc::new(t)),
-            Err(f) => return Ok(fail(&f, json_mode)),
-        }
+    let trust = match trust.policy() {
+        Ok(t) => t,
+        Err(f) => return Ok(fail(&f, json_mode)),
     };
     let run_key = match sealed_host::keys::run_key(&data_root, run_key.as_deref()) {
         Ok((k, _)) => k,

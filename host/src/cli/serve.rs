@@ -6,10 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use sealed_host::TrustPolicy;
 use sealed_host::serve::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, ServeOptions, Server};
 
-use super::{CacheArgs, fail};
+use super::{CacheArgs, TrustArgs, fail};
 
 // The command's doc comment (its `--help` text) is on `Command::Serve` in main.rs.
 #[derive(Args)]
@@ -24,14 +23,8 @@ pub struct ServeArgs {
     /// Address and port to listen on. Any address but loopback requires --token-file.
     #[arg(long, default_value_t = DEFAULT_LISTEN, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
-    /// Trust root for snapshot signatures: a `sealed-trust/v1` file or `*.pub.json` key files
-    /// (repeatable). Required unless --insecure-allow-unsigned-snapshot.
-    #[arg(long)]
-    pub trust: Vec<PathBuf>,
-    /// DEVELOPMENT ONLY: serve snapshots without a trusted signature. Every run's trace and attestation
-    /// say UNSIGNED.
-    #[arg(long)]
-    pub insecure_allow_unsigned_snapshot: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// run-signer private key for the attestations (default: <data-root>/keys/run-signer.key, created on
     /// first use).
     #[arg(long)]
@@ -65,7 +58,6 @@ pub fn execute(args: ServeArgs, json_mode: bool) -> anyhow::Result<u8> {
         data_root,
         listen,
         trust,
-        insecure_allow_unsigned_snapshot,
         run_key,
         trace_dir,
         cache,
@@ -74,17 +66,9 @@ pub fn execute(args: ServeArgs, json_mode: bool) -> anyhow::Result<u8> {
         queue,
         max_body_bytes,
     } = args;
-    let trust = if insecure_allow_unsigned_snapshot {
-        eprintln!(
-            "host: WARNING: --insecure-allow-unsigned-snapshot: snapshot signatures are NOT checked; every run \
-             served is recorded as UNSIGNED. Never use this in production."
-        );
-        TrustPolicy::InsecureAllowUnsigned
-    } else {
-        match sealed_host::keys::trust(&trust) {
-            Ok(t) => TrustPolicy::Require(std::sync::Arc::new(t)),
-            Err(f) => return Ok(fail(&f, json_mode)),
-        }
+    let trust = match trust.policy() {
+        Ok(t) => t,
+        Err(f) => return Ok(fail(&f, json_mode)),
     };
     let options = ServeOptions {
         snapshots: snapshot,
