@@ -41,6 +41,13 @@ pub fn snapshot(name: &str) -> PathBuf {
 pub fn host_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // `cargo xtask test` names the binary that `cargo test --workspace` built (with the workspace's
+        // unified features). Building it again here with `-p sealed-host` alone would resolve features
+        // differently and recompile a good part of the dependency tree (minutes on two cores).
+        if let Some(bin) = std::env::var_os("SEALED_HOST_BIN").map(PathBuf::from) {
+            assert!(bin.is_file(), "SEALED_HOST_BIN={} is not a file", bin.display());
+            return bin;
+        }
         let exe = std::env::current_exe().expect("the test binary's path");
         let profile_dir = exe
             .parent()

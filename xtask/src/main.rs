@@ -17,7 +17,7 @@
 mod c_sdk;
 mod components;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -66,6 +66,13 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default()
+}
+
+/// Where cargo puts its output for this workspace (`CARGO_TARGET_DIR` if set).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 pub fn cargo() -> Command {
@@ -165,6 +172,9 @@ fn test(args: &[String]) -> Result<()> {
                 cargo()
                     .args(["test", "--workspace", "--locked", "--no-fail-fast"])
                     .env("SEALED_CACHE_DIR", &cache)
+                    // Built by this same `cargo test` (sealed-host's integration tests need it) before any
+                    // test runs; the tests crate's harness spawns it instead of building its own.
+                    .env("SEALED_HOST_BIN", target_dir(&root).join("debug").join("host"))
                     .current_dir(&root),
             )
         });
