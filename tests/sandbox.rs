@@ -211,7 +211,7 @@ fn write_to_an_ungranted_label_fails_the_run_and_rolls_back_the_granted_write() 
     );
     let node = node_failed_with(&trace, "NOT_GRANTED");
     // The granted insert was accepted (and rolled back: the store is unchanged); the second was refused,
-    // and the guest carried on as if nothing happened.
+    // and the guest was stopped there (a refusal fails the invocation, so it is not told and let go on).
     let [granted, refused] = node.storage.as_slice() else {
         panic!("{:?}", node.storage)
     };
@@ -274,6 +274,12 @@ fn oversized_value_is_a_storage_limit() {
         "{:?}",
         insert.result
     );
+    // The refused 300 KiB value is journaled as a prefix, with its real size.
+    assert_eq!(
+        insert.request.value().map(<[u8]>::len),
+        Some(sealed_capability::ELIDED_PREFIX_BYTES)
+    );
+    assert_eq!(insert.elided.map(|e| e.value_bytes), Some(300 << 10));
     let limit = sealed_snapshot::Limits::default().max_value_bytes;
     assert!(message(&report).contains(&limit.to_string()), "{}", message(&report));
 }
@@ -286,10 +292,11 @@ fn storage_flood_is_a_storage_limit() {
         |store| assert_eq!(store.registry_get("actors", "flood-0").unwrap(), None),
     );
     let node = node_failed_with(&trace, "STORAGE_LIMIT");
-    // All 5000 calls are journaled: exactly the first `max_storage_calls` were accepted (then rolled
-    // back), every later one refused by the budget.
+    // The first `max_storage_calls` were accepted (then rolled back); the next one was refused by the
+    // budget and stopped the guest: the other 3999 calls of its loop never happened, so neither the
+    // journal nor the trace holds them.
     let limit = sealed_snapshot::Limits::default().max_storage_calls as usize;
-    assert_eq!(node.storage.len(), 5_000);
+    assert_eq!(node.storage.len(), limit + 1);
     let (accepted, refused) = node.storage.split_at(limit);
     assert!(accepted.iter().all(inserted));
     assert!(
@@ -310,13 +317,15 @@ fn oversized_key_is_a_storage_limit() {
     let [insert] = node.storage.as_slice() else {
         panic!("{:?}", node.storage)
     };
-    // The guest is told why (invalid-argument), and the run fails on the budget all the same.
+    // Journaled as invalid-argument, and the run fails on the budget; the 5000-byte key is journaled as
+    // a prefix with its real size.
     assert!(
         matches!(insert.result, Err(StorageError::InvalidArgument(_))),
         "{:?}",
         insert.result
     );
-    assert_eq!(registry_call(insert).1.len(), 5_000);
+    assert_eq!(registry_call(insert).1.len(), sealed_capability::ELIDED_PREFIX_BYTES);
+    assert_eq!(insert.elided.map(|e| e.key_bytes), Some(5_000));
     assert!(
         message(&report).contains("4096") && message(&report).contains("5000"),
         "{}",
@@ -516,6 +525,7 @@ fn nan_bits_are_identical_across_runs_and_canonical() {
 fn every_corpus_crate_is_a_tested_case() {
     let cases = [
         "deep-recursion",
+        "hostile-strings",
         "huge-initial-memory",
         "huge-output",
         "infinite-loop",
@@ -544,4 +554,101 @@ fn every_corpus_crate_is_a_tested_case() {
         let b = built(name);
         assert_eq!(b.outcomes, ["SUCCESS"], "{name}");
     }
+}
+
+/// `hostile-strings` with `attack`, granted `exists` (and `insert`) on `actors`, with room in its memory
+/// budget for the strings it builds.
+fn hostile(attack: &str) -> OneNode {
+    OneNode::new("hostile-strings")
+        .grants(json!([{ "interface": "registry", "label": "actors", "ops": ["exists", "insert"] }]))
+        .inputs(json!({ "attack": { "const": attack } }))
+        .limits(json!({ "memory_bytes": 256u64 << 20 }))
+}
+
+/// The size of the trace's events as JSON, in bytes (about the file's size: the file is gone with the data
+/// root when `fails_closed` returns).
+fn trace_bytes(trace: &VerifiedTrace) -> u64 {
+    trace
+        .lines
+        .iter()
+        .map(|l| serde_json::to_vec(&l.event).unwrap().len() as u64)
+        .sum()
+}
+
+#[test]
+fn a_long_label_is_refused_once_and_journaled_as_a_prefix() {
+    // 1000 calls on a 256 KiB label used to cost 2.8 GB and a 525 MB trace: now the first call is refused
+    // by the label syntax (before any lookup or copy) and stops the guest.
+    for attack in ["label", "label-16m"] {
+        let (trace, report) = fails_closed(hostile(attack), "STORAGE_LIMIT");
+        let node = node_failed_with(&trace, "STORAGE_LIMIT");
+        let [call] = node.storage.as_slice() else {
+            panic!("{attack}: {} entries", node.storage.len())
+        };
+        assert!(matches!(call.result, Err(StorageError::InvalidArgument(_))), "{call:?}");
+        let sent = if attack == "label" { 256 << 10 } else { 16 << 20 };
+        assert_eq!(call.elided.map(|e| e.label_bytes), Some(sent));
+        assert_eq!(call.request.label().len(), sealed_capability::ELIDED_PREFIX_BYTES);
+        assert!(
+            message(&report).contains(&format!("{sent} bytes")),
+            "{}",
+            message(&report)
+        );
+        assert!(
+            message(&report).len() < 1_000,
+            "{} bytes of message",
+            message(&report).len()
+        );
+        assert!(
+            trace_bytes(&trace) < 64 << 10,
+            "{attack}: trace of {} bytes",
+            trace_bytes(&trace)
+        );
+    }
+}
+
+#[test]
+fn a_loop_of_calls_stops_at_the_first_refusal() {
+    // 10 million calls used to leave 1.4 million journal entries (5.2 GB): the journal now ends at the
+    // budget plus the one refused call.
+    let (trace, _) = fails_closed(hostile("exists-loop"), "STORAGE_LIMIT");
+    let node = node_failed_with(&trace, "STORAGE_LIMIT");
+    let limit = sealed_snapshot::Limits::default().max_storage_calls as usize;
+    assert_eq!(node.storage.len(), limit + 1);
+    assert!(matches!(
+        node.storage[limit].result,
+        Err(StorageError::LimitExceeded(_))
+    ));
+    assert!(trace_bytes(&trace) < 1 << 20, "trace of {} bytes", trace_bytes(&trace));
+}
+
+#[test]
+fn a_huge_outcome_name_is_outcome_too_long() {
+    let (trace, report) = fails_closed(hostile("outcome"), "OUTCOME_TOO_LONG");
+    node_failed_with(&trace, "OUTCOME_TOO_LONG");
+    assert!(
+        message(&report).contains(&format!("{} bytes", 30 << 20)),
+        "{}",
+        message(&report)
+    );
+    assert!(message(&report).len() < 1_000);
+    assert!(trace_bytes(&trace) < 64 << 10, "trace of {} bytes", trace_bytes(&trace));
+}
+
+#[test]
+fn a_huge_error_message_is_cut() {
+    let (trace, report) = fails_closed(hostile("error"), "NODE_INTERNAL");
+    node_failed_with(&trace, "NODE_INTERNAL");
+    let m = message(&report);
+    assert!(
+        m.len() < sealed_engine::MAX_GUEST_MESSAGE_BYTES + 200,
+        "{} bytes",
+        m.len()
+    );
+    assert!(
+        m.contains(&format!("{} bytes in all", 30 << 20)),
+        "{}",
+        &m[m.len() - 80..]
+    );
+    assert!(trace_bytes(&trace) < 64 << 10, "trace of {} bytes", trace_bytes(&trace));
 }

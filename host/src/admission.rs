@@ -48,6 +48,10 @@ pub fn depth_exceeds(value: &Value, limit: usize) -> bool {
 /// Largest integer magnitude canonical JSON (RFC 8785, numbers as IEEE doubles) records exactly.
 pub const MAX_SAFE_INTEGER: u64 = 1 << 53;
 
+/// The smallest magnitude canonical JSON (RFC 8785, ECMAScript `Number::toString`) writes with an
+/// exponent; every double below it and above 2^53 is written, and read back, as an integer.
+const CANONICAL_EXPONENT_FROM: f64 = 1e21;
+
 /// The JSON Pointer of the first integer whose magnitude exceeds [`MAX_SAFE_INTEGER`], if any.
 ///
 /// Such an integer would be admitted with its exact value but recorded (canonically) rounded, so a
@@ -57,10 +61,17 @@ pub fn unsafe_integer(value: &Value) -> Option<String> {
     while let Some((v, path)) = stack.pop() {
         match v {
             Value::Number(n) => {
+                // However it was written: `1e16` parses as a float, but canonical JSON writes every double
+                // under 1e21 without an exponent, so it would be recorded as the integer 10000000000000000
+                // and read back as one.
                 let too_big = n
                     .as_u64()
                     .map(|u| u > MAX_SAFE_INTEGER)
-                    .or_else(|| n.as_i64().map(|i| i.unsigned_abs() > MAX_SAFE_INTEGER));
+                    .or_else(|| n.as_i64().map(|i| i.unsigned_abs() > MAX_SAFE_INTEGER))
+                    .or_else(|| {
+                        n.as_f64()
+                            .map(|f| f.abs() > MAX_SAFE_INTEGER as f64 && f.abs() < CANONICAL_EXPONENT_FROM)
+                    });
                 if too_big == Some(true) {
                     return Some(if path.is_empty() { "/".into() } else { path });
                 }
@@ -120,6 +131,20 @@ impl AdmissionSchema {
     /// violation at the schema root (the seal refuses such schemas, so this only happens with a hand-made
     /// manifest).
     pub fn compile(schema: &Value) -> Self {
+        // The same strictness as the seal: a hand-made manifest cannot smuggle in a rule that is ignored.
+        let unknown = sealed_snapshot::schema_keywords::unknown_keywords(schema);
+        if let Some((at, _)) = unknown.first() {
+            return Self {
+                validator: Err(SchemaViolation {
+                    instance_path: String::new(),
+                    schema_path: at.clone(),
+                    message: format!(
+                        "the admission schema itself is invalid: {}",
+                        sealed_snapshot::schema_keywords::describe(&unknown)
+                    ),
+                }),
+            };
+        }
         let validator = jsonschema::validator_for(schema).map_err(|e| SchemaViolation {
             instance_path: String::new(),
             schema_path: e.schema_path().to_string(),
@@ -178,6 +203,30 @@ mod integer_tests {
             "a float is recorded as the double it already is"
         );
         assert!(unrecordable(&json!({"n": 18_446_744_073_709_551_615u64})).is_some());
+    }
+
+    #[test]
+    fn exponent_notation_does_not_bypass_the_rule() {
+        // Parsed from text, as a payload is: `1e16` is a float, `10000000000000000` an integer, and both
+        // would be recorded as the integer 10000000000000000.
+        for text in [
+            r#"{"n": 1e16}"#,
+            r#"{"n": -1.0e16}"#,
+            r#"{"n": 9.007199254740994e15}"#,
+            r#"{"n": 1e20}"#,
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(unsafe_integer(&v).as_deref(), Some("/n"), "{text}");
+        }
+        for text in [
+            r#"{"n": 1e15}"#,
+            r#"{"n": 9.007199254740992e15}"#,
+            r#"{"n": 1e21}"#,
+            r#"{"n": 0.5}"#,
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(unsafe_integer(&v), None, "{text}");
+        }
     }
 }
 
@@ -258,5 +307,14 @@ mod tests {
             v.iter()
                 .any(|e| e.schema_path.ends_with("/required") && e.message.contains("\"a\""))
         );
+    }
+
+    #[test]
+    fn a_misspelled_keyword_refuses_every_payload_at_run_time_too() {
+        // A hand-made manifest that skipped the seal: `{}` must not be admitted by a rule that is ignored.
+        let schema = json!({"type": "object", "requird": ["actor"]});
+        let v = check(&schema, &json!({}));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("\"requird\" at the schema root"), "{v:?}");
     }
 }

@@ -110,6 +110,9 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
             "the component refused its input: check the node's input bindings against the component's docs"
         }
         "NODE_INTERNAL" => "the component reported an internal error: see the message",
+        "OUTCOME_TOO_LONG" => {
+            "the component returned an outcome name longer than any declared edge can be: fix the component"
+        }
         "OUTPUT_NOT_JSON" => "the component's output is not valid JSON: fix the component",
         "STORE_BUSY" => "another run held the data root too long: retry, or run fewer processes on one data root",
         "RUN_ID_REUSED" => "run ids are single-use: omit --run-id to get a fresh one",

@@ -168,8 +168,8 @@ pub struct ComponentReport {
 
 /// Compiles the component in `file` (never runs it) and says where the host would accept it.
 pub fn inspect_component(engine: &Engine, file: &Path) -> Result<ComponentReport, Failure> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| Failure::new("COMPONENT_IO", format!("cannot read {}: {e}", file.display())))?;
+    let bytes = sealed_files::read_capped(file, sealed_snapshot::MAX_COMPONENT_BYTES)
+        .map_err(|e| Failure::new("COMPONENT_IO", e.to_string()))?;
     let info = engine
         .inspect(&bytes)
         .map_err(|e| Failure::new(e.code(), e.to_string()))?;

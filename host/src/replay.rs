@@ -133,8 +133,8 @@ fn diff(line: usize, recorded: &TraceEvent, replayed: &TraceEvent, out: &mut Vec
 
 /// Replays the run recorded at `trace_path` against the snapshot at `snapshot_dir`.
 pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result<ReplayReport, Failure> {
-    let bytes = std::fs::read(trace_path)
-        .map_err(|e| Failure::new("TRACE_IO", format!("cannot read {}: {e}", trace_path.display())))?;
+    let bytes = sealed_files::read_capped(trace_path, sealed_trace::MAX_TRACE_BYTES)
+        .map_err(|e| Failure::new("TRACE_IO", e.to_string()))?;
     let trace = sealed_trace::parse_and_verify(&bytes).map_err(|e| Failure::new("TRACE_CHAIN", e.to_string()))?;
     let start = trace
         .run_start()

@@ -84,7 +84,7 @@ pub fn fail(f: &Failure, json_mode: bool) -> u8 {
             Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line()
         );
     } else {
-        eprintln!("host: {} {}", f.code, f.message);
+        eprintln!("host: {} {}", f.code, term(&f.message));
         if let Some(h) = f.hint() {
             eprintln!("  hint: {h}");
         }
@@ -94,17 +94,23 @@ pub fn fail(f: &Failure, json_mode: bool) -> u8 {
 
 /// Prints one run's report: one JSON envelope with `--json`, else the step table and where the run ended.
 /// Shared by `host run` and `host demo`.
+/// Text from a guest, a payload or a file, made safe for a terminal: control characters (ANSI escapes, carriage
+/// returns) are shown escaped, so a component cannot clear the screen or print a forged status line.
+pub fn term(text: &str) -> std::borrow::Cow<'_, str> {
+    sealed_snapshot::quote::escape_control(text)
+}
+
 pub fn print_run(report: &RunReport, json_mode: bool) {
     if json_mode {
         println!("{}", Envelope::of_run(report).to_json_line());
         return;
     }
-    println!("run {}  workflow {}", report.run_id, report.workflow);
+    println!("run {}  workflow {}", report.run_id, term(&report.workflow));
     for s in &report.steps {
         println!(
             "  {:<24} {:<16} fuel {:>10}  storage calls {}",
-            s.node,
-            s.outcome.as_deref().unwrap_or("-"),
+            term(&s.node),
+            term(s.outcome.as_deref().unwrap_or("-")),
             s.fuel_used,
             s.storage_calls
         );
@@ -114,12 +120,12 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         for v in &report.admission_errors {
             println!(
                 "    {} {}",
-                if v.instance_path.is_empty() {
+                term(if v.instance_path.is_empty() {
                     "/"
                 } else {
                     &v.instance_path
-                },
-                v.message
+                }),
+                term(&v.message)
             );
         }
     }
@@ -131,11 +137,11 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         EndKind::Refused => "REFUSED",
     };
     match &report.terminal {
-        Some(t) => println!("  => {} at terminal `{t}` ({end})", report.status),
-        None => println!("  => {} ({end})", report.status),
+        Some(t) => println!("  => {} at terminal `{}` ({end})", term(&report.status), term(t)),
+        None => println!("  => {} ({end})", term(&report.status)),
     }
     if let Some(f) = &report.error {
-        println!("  error {}: {}", f.code, f.message);
+        println!("  error {}: {}", f.code, term(&f.message));
         if let Some(h) = f.hint() {
             println!("  hint: {h}");
         }
@@ -163,6 +169,6 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         println!("  report: {}", f.display());
     }
     for e in &report.evidence_errors {
-        println!("  evidence error: {e}");
+        println!("  evidence error: {}", term(e));
     }
 }

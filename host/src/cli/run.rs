@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 use sealed_host::run::Job;
 use sealed_host::{PayloadSource, RunRequest};
@@ -60,11 +59,9 @@ pub fn execute(args: RunArgs, json_mode: bool) -> anyhow::Result<u8> {
         cache,
     } = args;
     let payload = if payload == Path::new("-") {
-        // Read whole, then judged by the run like a file's bytes: not JSON is a REJECTED-class
-        // refusal with a trace, not a command-line error.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("reading the payload from stdin")?;
-        PayloadSource::Text(bytes)
+        // Read by the run, with the payload cap: not JSON (or too large) is a refusal with a trace, not a
+        // command-line error.
+        PayloadSource::Stdin
     } else {
         PayloadSource::File(payload)
     };

@@ -47,7 +47,7 @@ fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyh
     }
     // One step per component (compiling each is the slow part); the count is read from the source, and a
     // source that does not parse gets no bar (seal reports why).
-    let count = std::fs::read(source)
+    let count = sealed_files::read_capped(source, sealed_snapshot::seal::MAX_SOURCE_BYTES)
         .ok()
         .and_then(|b| sealed_snapshot::source::parse(&b).ok())
         .map_or(0, |s| s.components.len());

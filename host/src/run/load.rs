@@ -11,10 +11,27 @@ use crate::Failure;
 #[derive(Debug, Clone)]
 pub enum PayloadSource {
     File(std::path::PathBuf),
-    /// Payload text read by the caller (`--payload -`: standard input; an HTTP request body), parsed exactly
-    /// like a file's.
+    /// `--payload -`: read by the run itself, with the same cap as a file.
+    Stdin,
+    /// Payload text read by the caller (an HTTP request body, capped by the server), parsed exactly like a
+    /// file's.
     Text(Vec<u8>),
     Inline(Value),
+}
+
+/// The largest payload a run reads, in bytes (file, standard input, request body). A payload is read
+/// whole, parsed, recorded in the trace and validated, so its size multiplies: the cap is checked on the
+/// handle while reading, never past `MAX_PAYLOAD_BYTES + 1` bytes.
+pub const MAX_PAYLOAD_BYTES: u64 = 16 << 20;
+
+fn too_large(origin: &str) -> Failure {
+    Failure::new(
+        "PAYLOAD_TOO_LARGE",
+        format!(
+            "payload {origin} is larger than the limit of {MAX_PAYLOAD_BYTES} bytes (16 MiB); a workflow's input \
+             belongs in the payload, bulk data in storage"
+        ),
+    )
 }
 
 /// Reads the payload and refuses one that cannot be recorded exactly (deeper than
@@ -28,11 +45,31 @@ pub(crate) fn read_payload(src: &PayloadSource) -> Result<Value, Failure> {
             None => Ok(v.clone()),
         },
         PayloadSource::File(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Failure::new("PAYLOAD_IO", format!("cannot read payload {}: {e}", path.display())))?;
-            parse_payload(&bytes, &path.display().to_string())
+            let origin = path.display().to_string();
+            let bytes = sealed_files::read_capped(path, MAX_PAYLOAD_BYTES).map_err(|e| match e {
+                sealed_files::ReadError::TooLarge { .. } => too_large(&origin),
+                other => Failure::new("PAYLOAD_IO", format!("cannot read the payload: {other}")),
+            })?;
+            parse_payload(&bytes, &origin)
         }
-        PayloadSource::Text(bytes) => parse_payload(bytes, "(standard input or request body)"),
+        PayloadSource::Stdin => {
+            let origin = "(standard input)";
+            let bytes =
+                sealed_files::read_all_capped(std::io::stdin().lock(), MAX_PAYLOAD_BYTES).map_err(|e| match e {
+                    sealed_files::CapError::TooLarge => too_large(origin),
+                    sealed_files::CapError::Io(e) => Failure::new(
+                        "PAYLOAD_IO",
+                        format!("cannot read the payload from standard input: {e}"),
+                    ),
+                })?;
+            parse_payload(&bytes, origin)
+        }
+        PayloadSource::Text(bytes) => {
+            if bytes.len() as u64 > MAX_PAYLOAD_BYTES {
+                return Err(too_large("(request body)"));
+            }
+            parse_payload(bytes, "(request body)")
+        }
     }
 }
 

@@ -55,12 +55,12 @@ fn not_found(run_id: &str) -> Reply {
 
 /// Reads a file of the run; `Ok(None)` when it does not exist.
 fn read(path: &Path) -> Result<Option<Vec<u8>>, Reply> {
-    match std::fs::read(path) {
+    match sealed_files::read_capped(path, sealed_trace::MAX_TRACE_BYTES) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(Reply::failure(
             500,
-            &Failure::new("TRACE_IO", format!("cannot read {}: {e}", path.display())),
+            &Failure::new("TRACE_IO", e.to_string()),
             Value::Null,
         )),
     }

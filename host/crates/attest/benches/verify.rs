@@ -51,6 +51,7 @@ fn build(dir: &std::path::Path, nodes: usize) -> (std::path::PathBuf, u64) {
                     value: br#"{"email":"ada@example.org","first_name":"Ada","last_name":"Lovelace"}"#.to_vec(),
                 },
                 result: Ok(StorageResponse::Insert(InsertOutcome::Inserted)),
+                elided: None,
             }],
             error: None,
         }))

@@ -120,6 +120,76 @@ impl StorageRequest {
         )
     }
 
+    /// The request with its label, key and value cut to at most `max` bytes each (on a character
+    /// boundary), and the original sizes when anything was cut.
+    pub fn elide(self, max: usize) -> (Self, Option<Elided>) {
+        let sizes = Elided {
+            label_bytes: self.label().len() as u64,
+            key_bytes: self.key().len() as u64,
+            value_bytes: self.value().map_or(0, |v| v.len() as u64),
+        };
+        if sizes.label_bytes as usize <= max && sizes.key_bytes as usize <= max && sizes.value_bytes as usize <= max {
+            return (self, None);
+        }
+        let text = |s: String| -> String {
+            let cut = sealed_snapshot::quote::floor_char_boundary(&s, max);
+            let mut s = s;
+            s.truncate(cut);
+            s
+        };
+        let bytes = |mut v: Vec<u8>| -> Vec<u8> {
+            v.truncate(max);
+            v
+        };
+        let cut = match self {
+            Self::RegistryInsert { label, key, value } => Self::RegistryInsert {
+                label: text(label),
+                key: text(key),
+                value: bytes(value),
+            },
+            Self::RegistryGet { label, key } => Self::RegistryGet {
+                label: text(label),
+                key: text(key),
+            },
+            Self::RegistryExists { label, key } => Self::RegistryExists {
+                label: text(label),
+                key: text(key),
+            },
+            Self::EventsAppend { label, key, payload } => Self::EventsAppend {
+                label: text(label),
+                key: text(key),
+                payload: bytes(payload),
+            },
+            Self::EventsRead {
+                label,
+                key,
+                from_seq,
+                max_count,
+            } => Self::EventsRead {
+                label: text(label),
+                key: text(key),
+                from_seq,
+                max_count,
+            },
+            Self::StateLoad { label, key } => Self::StateLoad {
+                label: text(label),
+                key: text(key),
+            },
+            Self::StateStoreIfVersion {
+                label,
+                key,
+                expected_version,
+                value,
+            } => Self::StateStoreIfVersion {
+                label: text(label),
+                key: text(key),
+                expected_version,
+                value: bytes(value),
+            },
+        };
+        (cut, Some(sizes))
+    }
+
     /// `interface.op` as in grants and traces, e.g. `registry.insert`.
     pub fn name(&self) -> String {
         format!("{}.{}", self.interface().as_str(), self.op().as_str())
@@ -215,7 +285,30 @@ impl<T: StorageBackend + ?Sized> StorageBackend for Box<T> {
 pub struct JournalEntry {
     pub request: StorageRequest,
     pub result: Result<StorageResponse, StorageError>,
+    /// Set when the request was refused and its label, key or value was cut to a short prefix before it
+    /// was journaled: the sizes the guest actually sent. A refused request never reached a backend, so
+    /// its full bytes mean nothing to a replay, and journaling them whole would let a guest make the
+    /// trace as large as its memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elided: Option<Elided>,
 }
+
+/// The sizes, in bytes, of the parts of a refused request that its journal entry holds only a prefix of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Elided {
+    pub label_bytes: u64,
+    pub key_bytes: u64,
+    pub value_bytes: u64,
+}
+
+/// How much of each part of a refused request its journal entry keeps.
+pub const ELIDED_PREFIX_BYTES: usize = 64;
+
+/// The most events one `events.read` returns, whatever `max-count` asks for: with the default value cap
+/// that bounds one response at 16 MiB. The WIT promises "at most `max-count`", and a reader pages with
+/// `from-seq`, so a smaller page is within the contract.
+pub const MAX_READ_EVENTS: u32 = 64;
 
 /// Why the gate refused a call in a way that must fail the run, even if the guest carries on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,27 +376,36 @@ impl<B: StorageBackend> Gate<B> {
     }
 
     /// Checks, executes and journals one call.
-    pub fn call(&mut self, request: StorageRequest) -> Result<StorageResponse, StorageError> {
-        let result = match self.check(&request) {
-            Err(refusal) => {
-                let err = match &refusal {
-                    Refusal::NotGranted { .. } => StorageError::NotGranted(refusal.to_string()),
-                    Refusal::KeyInvalid { .. } => StorageError::InvalidArgument(refusal.to_string()),
-                    Refusal::TooManyCalls { .. } | Refusal::ValueTooLarge { .. } => {
-                        StorageError::LimitExceeded(refusal.to_string())
-                    }
-                };
-                self.refusals.push(refusal);
-                Err(err)
-            }
-            Ok(()) => self.backend.execute(&request),
+    pub fn call(&mut self, mut request: StorageRequest) -> Result<StorageResponse, StorageError> {
+        if let StorageRequest::EventsRead { max_count, .. } = &mut request {
+            *max_count = (*max_count).min(MAX_READ_EVENTS);
+        }
+        let refused = self.check(&request).err();
+        let result = match &refused {
+            Some(refusal) => Err(match refusal {
+                Refusal::NotGranted { .. } => StorageError::NotGranted(refusal.to_string()),
+                Refusal::KeyInvalid { .. } => StorageError::InvalidArgument(refusal.to_string()),
+                Refusal::TooManyCalls { .. } | Refusal::ValueTooLarge { .. } => {
+                    StorageError::LimitExceeded(refusal.to_string())
+                }
+            }),
+            None => self.backend.execute(&request),
         };
         self.bytes_moved += request.value().map_or(0, |v| v.len() as u64)
             + request.key().len() as u64
+            + request.label().len() as u64
             + result.as_ref().map_or(0, |r| r.bytes_len() as u64);
+        let (request, elided) = match refused {
+            Some(refusal) => {
+                self.refusals.push(refusal);
+                request.elide(ELIDED_PREFIX_BYTES)
+            }
+            None => (request, None),
+        };
         self.journal.push(JournalEntry {
             request,
             result: result.clone(),
+            elided,
         });
         result
     }
@@ -311,6 +413,10 @@ impl<B: StorageBackend> Gate<B> {
     fn check(&self, request: &StorageRequest) -> Result<(), Refusal> {
         if self.journal.len() as u64 >= u64::from(self.max_calls) {
             return Err(Refusal::TooManyCalls { limit: self.max_calls });
+        }
+        // Before the grant lookup, which would copy it: a label outside the syntax can match no grant.
+        if let Err(detail) = sealed_snapshot::label::check_label(request.label()) {
+            return Err(Refusal::KeyInvalid { detail });
         }
         let (interface, op, label) = (request.interface(), request.op(), request.label());
         if !self.grants.contains(&(interface, label.to_string(), op)) {

@@ -63,6 +63,10 @@ pub enum EngineError {
     /// its imports have the right names but the wrong types.
     #[error("component {component} does not fit the sealed:capability contract: {detail}")]
     Contract { component: String, detail: String },
+    /// The component is over the compile budget (size or function count): compiling it would cost the
+    /// host seconds and gigabytes, at seal and on every cold run.
+    #[error("component {name} is over the compile budget: {detail}")]
+    CompileBudget { name: String, detail: String },
     /// The compiled-component disk cache could not be used where it had to be ([`crate::Engine::warm`]).
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
@@ -76,6 +80,7 @@ impl EngineError {
             EngineError::Init(_) => "ENGINE_INIT",
             EngineError::HashMismatch { .. } => "COMPONENT_HASH_MISMATCH",
             EngineError::Compile { .. } => "COMPONENT_INVALID",
+            EngineError::CompileBudget { .. } => "COMPILE_BUDGET",
             EngineError::ImportNotAllowed { .. } | EngineError::ImportNotGranted { .. } => "IMPORT_NOT_GRANTED",
             EngineError::Contract { .. } => "COMPONENT_CONTRACT",
             // The same class (and operator remedy) as the run-time limit: raise `limits.memory_bytes`.
@@ -106,6 +111,9 @@ pub enum InvokeError {
     Internal(String),
     #[error("output is {bytes} bytes, more than the node's limit of {limit}")]
     OutputTooLarge { bytes: u64, limit: u64 },
+    /// The outcome name is longer than any outcome can be ([`crate::MAX_OUTCOME_BYTES`]).
+    #[error("outcome {prefix} is {bytes} bytes, more than the {limit} an outcome name may have")]
+    OutcomeTooLong { prefix: String, bytes: u64, limit: u64 },
     #[error("output is not JSON: {detail}")]
     OutputNotJson { detail: String },
     /// A storage call was refused for lack of a grant. The run fails even if the guest carried on.
@@ -131,6 +139,7 @@ impl InvokeError {
             InvokeError::InvalidInput(_) => "NODE_INVALID_INPUT",
             InvokeError::Internal(_) => "NODE_INTERNAL",
             InvokeError::OutputTooLarge { .. } => "OUTPUT_TOO_LARGE",
+            InvokeError::OutcomeTooLong { .. } => "OUTCOME_TOO_LONG",
             InvokeError::OutputNotJson { .. } => "OUTPUT_NOT_JSON",
             InvokeError::NotGranted(_) => "NOT_GRANTED",
             InvokeError::StorageLimit(_) => "STORAGE_LIMIT",

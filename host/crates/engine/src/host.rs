@@ -24,6 +24,7 @@ pub(crate) const TYPES_IMPORT: &str = "sealed:capability/types@0.1.0";
 pub(crate) trait ErasedGate: Any {
     fn call(&mut self, request: StorageRequest) -> Result<StorageResponse, StorageError>;
     fn bytes_moved(&self) -> u64;
+    fn refused(&self) -> bool;
 }
 
 impl<B: StorageBackend + 'static> ErasedGate for Gate<B> {
@@ -32,6 +33,9 @@ impl<B: StorageBackend + 'static> ErasedGate for Gate<B> {
     }
     fn bytes_moved(&self) -> u64 {
         Gate::bytes_moved(self)
+    }
+    fn refused(&self) -> bool {
+        !Gate::refusals(self).is_empty()
     }
 }
 
@@ -174,7 +178,8 @@ fn storage_call<R>(
     convert: impl FnOnce(StorageResponse) -> Option<R>,
 ) -> wasmtime::Result<Result<R, types::StorageError>> {
     // Refuse to even present a request whose own bytes cannot be paid for.
-    let request_bytes = request.key().len() as u64 + request.value().map_or(0, |v| v.len() as u64);
+    let request_bytes =
+        request.label().len() as u64 + request.key().len() as u64 + request.value().map_or(0, |v| v.len() as u64);
     let fuel = store.get_fuel()?;
     if request_bytes.saturating_mul(store.data().fuel_per_byte) > fuel {
         store.set_fuel(0)?;
@@ -206,8 +211,18 @@ fn storage_call<R>(
         }
     };
     charge(store, moved)?;
+    // A refusal fails the invocation whatever the guest does next (the first refusal is its error), so
+    // the guest is stopped here rather than told: letting it carry on could only make it loop on refused
+    // calls, each one journaled and copied into the trace.
+    if store.data().gate.refused() {
+        return Err(wasmtime::Error::msg(REFUSAL_TRAP));
+    }
     Ok(result)
 }
+
+/// The message of the trap that stops a guest at its first refused storage call (never shown: the
+/// invocation's error is the refusal itself).
+pub(crate) const REFUSAL_TRAP: &str = "storage call refused: the invocation stops at the first refusal";
 
 fn response_kind(response: &StorageResponse) -> &'static str {
     match response {

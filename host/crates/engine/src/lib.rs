@@ -32,6 +32,7 @@ use sealed_capability::{Gate, JournalEntry, Refusal, StorageBackend};
 use sealed_snapshot::{Grant, Interface, Limits, VerifiedComponent, World};
 
 mod bindings;
+pub mod budget;
 pub mod cache;
 pub mod error;
 mod host;
@@ -330,6 +331,7 @@ impl Engine {
     }
 
     fn cranelift(&self, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+        budget::check(name, bytes)?;
         Counters::bump(&self.inner.stats.misses);
         Component::new(&self.inner.wasmtime, bytes).map_err(|e| EngineError::Compile {
             name: name.to_string(),
@@ -701,8 +703,8 @@ impl Prepared {
         } else {
             match called {
                 Err(e) => Err(trap_error(e, state.limiter.hit, limits)),
-                Ok(Err(RunError::InvalidInput(m))) => Err(InvokeError::InvalidInput(m)),
-                Ok(Err(RunError::Internal(m))) => Err(InvokeError::Internal(m)),
+                Ok(Err(RunError::InvalidInput(m))) => Err(InvokeError::InvalidInput(guest_message(m))),
+                Ok(Err(RunError::Internal(m))) => Err(InvokeError::Internal(guest_message(m))),
                 Ok(Ok(result)) => check_output(result.outcome, result.output, limits),
             }
         };
@@ -752,7 +754,33 @@ fn trap_error(e: wasmtime::Error, limit_hit: Option<String>, limits: &Limits) ->
     }
 }
 
+/// The longest outcome name a component may return. Outcomes are edge names declared in the snapshot; a
+/// longer one could never route, and would only be copied into the trace, the report and the terminal.
+pub const MAX_OUTCOME_BYTES: usize = 128;
+
+/// How much of a guest's `run-error` message the host keeps (the rest is cut, marked with `…`): the
+/// message is copied into the trace, the report and `--json`, so its size is the host's to bound.
+pub const MAX_GUEST_MESSAGE_BYTES: usize = 4096;
+
+fn guest_message(message: String) -> String {
+    if message.len() <= MAX_GUEST_MESSAGE_BYTES {
+        return message;
+    }
+    format!(
+        "{} (message cut: {} bytes in all)",
+        sealed_snapshot::quote::truncate(&message, MAX_GUEST_MESSAGE_BYTES),
+        message.len()
+    )
+}
+
 fn check_output(outcome: String, output: String, limits: &Limits) -> Result<NodeOutput, InvokeError> {
+    if outcome.len() > MAX_OUTCOME_BYTES {
+        return Err(InvokeError::OutcomeTooLong {
+            prefix: sealed_snapshot::quote::quote_prefix(&outcome),
+            bytes: outcome.len() as u64,
+            limit: MAX_OUTCOME_BYTES as u64,
+        });
+    }
     if output.len() as u64 > limits.max_output_bytes {
         return Err(InvokeError::OutputTooLarge {
             bytes: output.len() as u64,

@@ -64,9 +64,9 @@ impl ReportError {
 
 /// Reads a trace file and verifies its chain.
 pub fn read_trace(path: &Path) -> Result<VerifiedTrace, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
+    let bytes = sealed_files::read_capped(path, sealed_trace::MAX_TRACE_BYTES).map_err(|e| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        source: std::io::Error::other(e.to_string()),
     })?;
     sealed_trace::parse_and_verify(&bytes).map_err(|source| ReportError::Trace {
         path: path.to_path_buf(),

@@ -9,14 +9,48 @@ use std::fmt::Write as _;
 use crate::account::{Account, Fix};
 use crate::graph::group_digits;
 
-/// A table cell: no pipes, no line breaks.
-fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+/// The most bytes of one value (a message, a key, an outcome) the report shows; the trace has it whole.
+const MAX_CELL_BYTES: usize = 1024;
+
+/// Cut to [`MAX_CELL_BYTES`], control characters escaped, no pipes, no line breaks.
+fn plain(s: &str) -> String {
+    let s = sealed_snapshot::quote::truncate(s, MAX_CELL_BYTES);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// A code span that survives backticks in its content.
+/// A table cell or prose value: [`plain`], and HTML and Markdown syntax characters escaped, so that a
+/// guest's message can neither inject an HTML element (`<img onerror=…>`) nor a link or emphasis.
+fn cell(s: &str) -> String {
+    let s = plain(s);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '*' | '[' | ']' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that survives backticks in its content (HTML is not interpreted inside one).
 fn code(s: &str) -> String {
-    let s = cell(s);
+    let s = plain(s);
     let mut fence = "`".to_string();
     while s.contains(fence.as_str()) {
         fence.push('`');

@@ -128,6 +128,7 @@ fn not_granted_run(dir: &Path, m: &Manifest) -> PathBuf {
         result: Err(StorageError::NotGranted(
             "events.append on label \"audit\" is not granted to this node".into(),
         )),
+        elided: None,
     };
     let inserted = JournalEntry {
         request: StorageRequest::RegistryInsert {
@@ -136,6 +137,7 @@ fn not_granted_run(dir: &Path, m: &Manifest) -> PathBuf {
             value: b"{}".to_vec(),
         },
         result: Ok(StorageResponse::Insert(InsertOutcome::Inserted)),
+        elided: None,
     };
     let error = ErrorInfo {
         code: "NOT_GRANTED".into(),
@@ -359,7 +361,11 @@ fn hostile_names_are_escaped_in_svg_and_markdown() {
                 terminal: None,
                 error: Some(ErrorInfo {
                     code: "WORKFLOW_UNKNOWN".into(),
-                    message: "no workflow \"wf<script>|\"\nsecond line".into(),
+                    message: format!(
+                        "no workflow \"wf<script>|\"\nsecond line <img src=x onerror=alert(1)> [link](http://x) \
+                         \u{1b}[2J{}",
+                        "z".repeat(1 << 20)
+                    ),
                     node: None,
                     deterministic: true,
                 }),
@@ -378,6 +384,14 @@ fn hostile_names_are_escaped_in_svg_and_markdown() {
     let md = sealed_report::markdown(&a);
     assert!(md.contains("`` wf<script>\\|`x` ``"), "{md}");
     assert!(!md.contains("\nsecond line"), "{md}");
+    // A guest's or a payload's text is escaped for HTML and Markdown, and cut: no element, no link, no
+    // terminal escape, and not a megabyte of report.
+    assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "{md}");
+    assert!(
+        !md.contains("<img") && !md.contains("[link](") && !md.contains('\u{1b}'),
+        "{md}"
+    );
+    assert!(md.len() < 16 << 10, "{} bytes", md.len());
     // A run refused before its snapshot verified cannot be matched to any manifest.
     let err = sealed_report::account(&sealed_report::read_trace(&path).unwrap(), Some(&big_manifest())).unwrap_err();
     assert_eq!(err.code(), "REPORT_MANIFEST_MISMATCH");

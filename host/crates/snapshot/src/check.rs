@@ -144,8 +144,14 @@ fn check_workflow(manifest: &Manifest, w: &str, wf: &Workflow, errors: &mut Vec<
         }
     }
 
-    // Rule 8: the admission schema compiles.
-    if let Err(e) = jsonschema::validator_for(&wf.admission) {
+    // Rule 8: the admission schema uses only known keywords, and compiles.
+    let unknown = crate::schema_keywords::unknown_keywords(&wf.admission);
+    if !unknown.is_empty() {
+        errors.push(format!(
+            "workflow `{w}`: admission schema: {}",
+            crate::schema_keywords::describe(&unknown)
+        ));
+    } else if let Err(e) = jsonschema::validator_for(&wf.admission) {
         errors.push(format!(
             "workflow `{w}`: admission is not a valid JSON Schema: {e} (at {}); fix the schema, or use `true` to \
              admit any payload",
@@ -219,7 +225,7 @@ fn check_task(manifest: &Manifest, w: &str, n: &str, node: &Node, task: &TaskNod
         ));
     }
 
-    // Rule 7: grants only on CS nodes; real interface (by type), non-empty label, ops of that interface.
+    // Rule 7: grants only on CS nodes; real interface (by type), a label of the label syntax, ops of that interface.
     if !task.grants.is_empty() && !matches!(node, Node::SideEffect(_)) {
         errors.push(format!(
             "workflow `{w}`, node `{n}`: a {kind} node cannot hold grants (a transform has no storage); remove \
@@ -228,26 +234,26 @@ fn check_task(manifest: &Manifest, w: &str, n: &str, node: &Node, task: &TaskNod
     }
     for (i, grant) in task.grants.iter().enumerate() {
         let iface = grant.interface.as_str();
-        if grant.label.trim().is_empty() {
+        if let Err(problem) = crate::label::check_label(&grant.label) {
             errors.push(format!(
-                "workflow `{w}`, node `{n}`: grant #{i} ({iface}) has an empty label; name the namespace the \
-                 component writes to, e.g. \"actors\""
+                "workflow `{w}`, node `{n}`: grant #{i} ({iface}): {problem}; name the namespace the component \
+                 uses with the label syntax, e.g. \"actors\" or \"actor-events\""
             ));
         }
         if grant.ops.is_empty() {
             errors.push(format!(
-                "workflow `{w}`, node `{n}`: grant #{i} ({iface}, label `{}`) names no ops; list the operations \
+                "workflow `{w}`, node `{n}`: grant #{i} ({iface}, label {}) names no ops; list the operations \
                  it needs or remove the grant",
-                grant.label
+                crate::quote::quote_prefix(&grant.label)
             ));
         }
         let allowed = grant.interface.ops();
         for op in &grant.ops {
             if !allowed.contains(op) {
                 errors.push(format!(
-                    "workflow `{w}`, node `{n}`: grant #{i} on `{iface}` (label `{}`) names op `{}`, which `{iface}` \
+                    "workflow `{w}`, node `{n}`: grant #{i} on `{iface}` (label {}) names op `{}`, which `{iface}` \
                      does not have (its ops: {}); move it to a grant on the right interface",
-                    grant.label,
+                    crate::quote::quote_prefix(&grant.label),
                     op.as_str(),
                     allowed.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")
                 ));

@@ -18,14 +18,17 @@
 pub mod canonical;
 pub mod check;
 pub mod error;
+pub mod label;
 pub mod manifest;
+pub mod quote;
+pub mod schema_keywords;
 pub mod seal;
 pub mod source;
 pub mod verify;
 
 pub use error::SnapshotError;
 pub use manifest::*;
-pub use verify::{VerifiedComponent, VerifiedSnapshot, load_verified};
+pub use verify::{MAX_COMPONENT_BYTES, VerifiedComponent, VerifiedSnapshot, load_verified};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const DIGEST_FILE: &str = "snapshot.digest";

@@ -23,7 +23,7 @@ use crate::source::{self, Source, SourceNode, SourceTask};
 use crate::{COMPONENTS_DIR, DIGEST_FILE, MANIFEST_FILE, SnapshotError};
 
 /// A source file is small; anything bigger is refused before parsing.
-const MAX_SOURCE_BYTES: u64 = 16 << 20;
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
 /// Same cap as the loader, so the seal never produces a snapshot the loader refuses.
 const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
@@ -122,19 +122,10 @@ pub fn seal(source_path: &Path, out_dir: &Path, inspect: Inspect<'_>) -> Result<
 }
 
 fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, SnapshotError> {
-    let io = |source| SnapshotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > cap {
-        return Err(SnapshotError::Source(format!(
-            "{}: {what} is {} bytes, over the limit of {cap}",
-            path.display(),
-            meta.len()
-        )));
-    }
-    std::fs::read(path).map_err(io)
+    sealed_files::read_capped(path, cap).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => SnapshotError::Io { path, source },
+        other => SnapshotError::Source(format!("{what}: {other}")),
+    })
 }
 
 /// Reads and parses the source file, then [`prepare_source`] with paths relative to its directory.

@@ -14,8 +14,8 @@ use crate::{COMPONENTS_DIR, DIGEST_FILE, MANIFEST_FILE, SnapshotError};
 
 /// A manifest is small; anything bigger than this is refused before parsing.
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
-/// Components larger than this are refused before hashing.
-const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+/// Components larger than this are refused before hashing (the engine's compile budget is lower still).
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// Component bytes whose sha256 equals their pin. Only [`load_verified`] and [`verify_component`] create
 /// these, and both hash the bytes first: a `VerifiedComponent` always matches its pin.
@@ -113,18 +113,13 @@ impl VerifiedSnapshot {
 }
 
 fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
-    let io = |source| SnapshotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > cap {
-        return Err(SnapshotError::ManifestInvalid {
+    sealed_files::read_capped(path, cap).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => SnapshotError::Io { path, source },
+        other => SnapshotError::ManifestInvalid {
             path: path.to_path_buf(),
-            detail: format!("{} bytes exceeds the limit of {cap}", meta.len()),
-        });
-    }
-    std::fs::read(path).map_err(io)
+            detail: other.to_string(),
+        },
+    })
 }
 
 /// Parses manifest bytes with every check that needs no other file: closed schema, known format,
@@ -186,7 +181,8 @@ fn parse_manifest_form(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), 
 /// Reads `snapshot.digest` (`sha256:<hex>`).
 pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
     let path = dir.join(DIGEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| SnapshotError::DigestFile {
+    // `sha256:` + 64 hex digits + a newline; anything much longer is not a digest file.
+    let text = sealed_files::read_capped_string(&path, 256).map_err(|e| SnapshotError::DigestFile {
         path: path.clone(),
         detail: e.to_string(),
     })?;

@@ -598,7 +598,7 @@ fn rule7_grant_with_op_of_the_wrong_interface() {
         &m,
         &[
             "workflow `register`, node `register`",
-            "grant #0 on `registry` (label `actors`) names op `append`, which `registry` does not have",
+            "grant #0 on `registry` (label \"actors\") names op `append`, which `registry` does not have",
             "insert, get, exists",
         ],
     );
@@ -613,8 +613,38 @@ fn rule7_grant_with_empty_label() {
         &m,
         &[
             "workflow `register`, node `register`",
-            "grant #0 (registry) has an empty label",
+            "grant #0 (registry): a label must not be empty",
         ],
+    );
+}
+
+#[test]
+fn rule7_grant_labels_follow_the_label_syntax() {
+    // NUL, newline, a path, a look-alike and a 1 MB label are all refused at seal, each naming the rule,
+    // and the message quotes at most a short prefix of the label.
+    for (label, says) in [
+        ("ac\0tors", r"contains '\0'"),
+        ("actors\nCOMMITTED", r"contains '\n'"),
+        ("../../etc", "must start with an ASCII letter or digit"),
+        ("etc/passwd", "contains '/'"),
+        ("acto\u{0433}s", "contains '\u{0433}'"),
+        ("a..b", "contains `..`"),
+    ] {
+        let mut f = Fixture::new();
+        f.node("register")["grants"][0]["label"] = json!(label);
+        assert_has(
+            &f.one_violation(),
+            &["workflow `register`, node `register`", "grant #0 (registry)", says],
+        );
+    }
+    let mut f = Fixture::new();
+    f.node("register")["grants"][0]["label"] = json!("a".repeat(1 << 20));
+    let m = f.one_violation();
+    assert_has(&m, &["1048576 bytes, more than the 128 a label may have"]);
+    assert!(
+        m.len() < 2_000,
+        "the message quotes a prefix, not the label: {} bytes",
+        m.len()
     );
 }
 
@@ -637,6 +667,30 @@ fn rule8_invalid_admission_schema() {
             "/type in the schema",
         ],
     );
+}
+
+#[test]
+fn rule8_misspelled_admission_keywords_are_refused_at_seal() {
+    // `jsonschema` ignores unknown keywords: sealed, this schema would admit `{}`.
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["admission"] = json!({
+        "type": "object",
+        "requird": ["actor"],
+        "propertes": { "actor": { "type": "string" } }
+    });
+    let m = f.one_violation();
+    assert_has(
+        &m,
+        &[
+            "workflow `register`: admission schema: unknown JSON Schema keyword",
+            "\"propertes\" at the schema root",
+            "\"requird\" at the schema root",
+        ],
+    );
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["admission"] =
+        json!({ "type": "object", "properties": { "actor": { "type": "string", "minLenght": 3 } } });
+    assert_has(&f.one_violation(), &["\"minLenght\" at /properties/actor"]);
 }
 
 #[test]

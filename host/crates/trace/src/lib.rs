@@ -22,6 +22,9 @@ pub use event::*;
 pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify, parse_and_verify_observed};
 
 pub const FORMAT: &str = "sealed-trace/v1";
+/// The largest trace any reader of this host accepts (verify, replay, report, serve). Writers keep a run
+/// under it, so that every trace the host writes can be read back.
+pub const MAX_TRACE_BYTES: u64 = 1 << 30;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, thiserror::Error)]

@@ -437,3 +437,86 @@ fn payload_depth_limit_of_the_reader_is_126() {
     let e = at(127).unwrap_err();
     assert!(e.detail.contains("recursion limit"), "{e}");
 }
+
+/// A trace whose node output is `{"x": value}`, written by the real writer and read back by the reader.
+fn float_trace(x: f64) -> Result<Value, String> {
+    let output = json!({ "x": x, "xs": [x, -x, x / 3.0] });
+    let (bytes, _) = write(&[
+        TraceEvent::RunStart(RunStart {
+            format: FORMAT.into(),
+            run_id: "r-fuzz".into(),
+            snapshot_name: None,
+            snapshot_digest: None,
+            snapshot_trust: "digest-file".into(),
+            workflow: "wf".into(),
+            payload_digest: None,
+            payload: Some(output.clone()),
+            engine_profile_digest: "ef".repeat(32),
+            engine_profile: json!({}),
+            host_version: "0".into(),
+        }),
+        TraceEvent::Node(NodeRecord {
+            node: "a".into(),
+            kind: "CT".into(),
+            component: "00".repeat(32),
+            input_digest: None,
+            outcome: Some("SUCCESS".into()),
+            output_digest: None,
+            output: Some(output),
+            fuel_used: 1,
+            storage: vec![],
+            error: None,
+        }),
+        TraceEvent::RunEnd(RunEnd {
+            status: "DONE".into(),
+            ok: true,
+            terminal: Some("done".into()),
+            error: None,
+            path: vec!["a".into()],
+            committed: false,
+            ledger_before: None,
+            ledger_after: None,
+            write_set_digest: None,
+        }),
+    ]);
+    let trace = parse_and_verify(&bytes).map_err(|e| e.to_string())?;
+    let node = trace.nodes().next().ok_or("no node line")?;
+    node.output.clone().ok_or_else(|| "no output".to_string())
+}
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// Every finite double survives the writer's canonical form and the reader's canonical-form check with
+    /// the same bits (`float_roundtrip`: without it some 17-digit doubles re-parse one ulp off, and a
+    /// genuine trace fails its own check).
+    #[test]
+    fn every_finite_double_round_trips_through_the_trace(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        prop_assume!(x.is_finite());
+        let out = float_trace(x).map_err(TestCaseError::fail)?;
+        let back = out["x"].as_f64().unwrap_or(f64::NAN);
+        // `-0.0` is written as `0` by canonical JSON (RFC 8785), so compare it as a value, the rest by bits.
+        if x == 0.0 {
+            prop_assert_eq!(back, 0.0);
+        } else {
+            prop_assert_eq!(back.to_bits(), x.to_bits(), "{} came back as {}", x, back);
+        }
+    }
+}
+
+#[test]
+fn doubles_known_to_need_float_roundtrip_survive() {
+    // Values whose shortest representation has 17 significant digits, where serde_json's fast (default)
+    // parser can be off by one ulp.
+    for x in [
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        5e-324,
+        0.1 + 0.2,
+        9007199254740993.0 / 3.0,
+    ] {
+        let out = float_trace(x).unwrap();
+        assert_eq!(out["x"].as_f64().unwrap().to_bits(), x.to_bits(), "{x}");
+    }
+}
