@@ -102,10 +102,13 @@ fn manifest_with_one_extra_space_is_not_canonical() {
     let (_dir, snapshot) = snapshot_copy();
     let path = snapshot.join("manifest.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    // One inserted byte that changes no value: the same JSON, no longer in canonical form.
+    // One inserted byte that changes no value: the same JSON, no longer in canonical form. The digest file
+    // is updated to match (else the digest check, which comes before any parsing, refuses it first).
     let edited = text.replacen(":", ": ", 1);
     assert_eq!(edited.len(), text.len() + 1);
+    let digest = sealed_snapshot::canonical::sha256_hex(edited.as_bytes());
     std::fs::write(&path, edited).unwrap();
+    std::fs::write(snapshot.join("snapshot.digest"), format!("sha256:{digest}\n")).unwrap();
     refused_snapshot(&snapshot, "SNAPSHOT_NOT_CANONICAL");
 }
 
@@ -161,4 +164,82 @@ fn payload_violating_the_schema_is_rejected_before_any_node() {
         .expect("an admission line");
     assert!(!admission.ok);
     assert_eq!(admission.errors, report.admission_errors);
+}
+
+/// A run that requires a signature from the example trust root (`snapshots/trust.json`).
+fn signed_only_request(snapshot: &Path, data_root: &Path) -> sealed_host::RunRequest {
+    let trust = sealed_host::keys::trust(&[workspace_root().join("snapshots/trust.json")]).unwrap();
+    let mut req = request(
+        snapshot,
+        WORKFLOW,
+        PayloadSource::File(register_actor_payload("valid-2.json")),
+        data_root,
+    );
+    req.trust = sealed_host::TrustPolicy::Require(std::sync::Arc::new(trust));
+    req
+}
+
+/// A manifest that would be expensive to check deeply: 100,000 nodes and a JSONPath nested 50,000 levels
+/// (and an admission schema with a misspelled keyword, which the closure rules would report).
+fn costly_manifest(m: &mut serde_json::Value) {
+    let wf = &mut m["workflows"][WORKFLOW];
+    for i in 0..100_000 {
+        wf["nodes"][format!("n{i}")] = serde_json::json!({"kind": "terminal", "ok": true, "status": "S"});
+    }
+    let deep = format!("$.payload{}", "[0]".repeat(50_000));
+    wf["nodes"]["make_id"]["inputs"]["data"]["path"] = serde_json::json!(deep);
+    wf["admission"]["requird"] = serde_json::json!(["actor"]);
+}
+
+/// The order of checks, observable from outside: a manifest whose signature does not cover it is refused
+/// for that (a signature error, checked over its digest), never for what parsing it would have found.
+#[test]
+fn an_unsigned_costly_manifest_is_refused_by_its_signature_before_any_parse() {
+    let engine = engine();
+    for remove_signature in [false, true] {
+        let (_dir, snapshot) = snapshot_copy();
+        rewrite_manifest(&snapshot, costly_manifest);
+        if remove_signature {
+            std::fs::remove_file(snapshot.join(sealed_snapshot::SIGNATURE_FILE)).unwrap();
+        }
+        let data_root = seeded_data_root(engine);
+        let before = fingerprint(data_root.path());
+        let report = sealed_host::run(engine, &signed_only_request(&snapshot, data_root.path())).unwrap();
+        let code = if remove_signature {
+            "SIGNATURE_MISSING"
+        } else {
+            "SUBJECT_MISMATCH"
+        };
+        let trace = assert_fail_closed(&report, EndKind::Refused, code, &before, data_root.path());
+        assert_eq!(trace.nodes().count(), 0);
+        // Without the trust requirement the same directory is refused by the deep checks: the signature is
+        // what stopped it first above.
+        let report = run(
+            engine,
+            &snapshot,
+            WORKFLOW,
+            PayloadSource::File(register_actor_payload("valid-2.json")),
+            data_root.path(),
+        );
+        let code = report.error.as_ref().map(|e| e.code.as_str());
+        assert!(
+            matches!(code, Some("SNAPSHOT_CLOSURE" | "SNAPSHOT_MANIFEST_INVALID")),
+            "{code:?}"
+        );
+    }
+}
+
+#[test]
+fn a_file_the_manifest_does_not_pin_is_refused() {
+    // A stray component beside the pinned ones, and a file beside the manifest: a sealed snapshot is exactly
+    // what was sealed.
+    for extra in [
+        "components/0000000000000000000000000000000000000000000000000000000000000000.wasm",
+        "run.sh",
+    ] {
+        let (_dir, snapshot) = snapshot_copy();
+        std::fs::write(snapshot.join(extra), b"#!/bin/sh\n").unwrap();
+        let (report, _) = refused_snapshot(&snapshot, "SNAPSHOT_UNPINNED_FILE");
+        assert!(report.error.unwrap().message.contains(extra), "{extra}");
+    }
 }

@@ -28,7 +28,11 @@ pub fn seal_observed(
         Ok(ComponentImports {
             imports: info.imports.iter().map(|i| i.name.clone()).collect(),
             exports: info.exports.iter().map(|e| e.name.clone()).collect(),
-            problems: info.node_run_problem.into_iter().collect(),
+            problems: info
+                .node_run_problem
+                .into_iter()
+                .chain(info.import_type_problem)
+                .collect(),
         })
     };
     sealed_snapshot::seal::seal(source, out, &inspect)

@@ -24,30 +24,27 @@ pub enum TrustPolicy {
 /// What `snapshot_trust` says in the trace when the development opt-out was used.
 pub const UNSIGNED_TRUST_LABEL: &str = "UNSIGNED (--insecure-allow-unsigned-snapshot)";
 
-/// Integrity (digest, pins) first, then authenticity (signature) per the trust policy. Returns the snapshot
-/// and the label recorded as `snapshot_trust`.
+/// Authenticate, then parse: `manifest.json` is read once and checked against `snapshot.digest`; with a
+/// trust root, the signature is checked over that digest *before* any part of the manifest is parsed (an
+/// unsigned or forged manifest costs a hash, never a JSON Schema compile, a JSONPath parse or the graph
+/// checks); then the deep checks and the component pins; then the signed predicate against the parsed
+/// manifest. Returns the snapshot and the label recorded as `snapshot_trust`.
+///
+/// The one entry point for every command that uses a snapshot (run, serve, cache warm, replay, inspect).
 pub(crate) fn verify_snapshot(dir: &Path, trust: &TrustPolicy) -> Result<(VerifiedSnapshot, String), Failure> {
-    let snapshot = sealed_snapshot::load_verified(dir).map_err(|e| Failure::new(e.code(), e.to_string()))?;
-    let label = match trust {
+    let snapshot_failure = |e: sealed_snapshot::SnapshotError| Failure::new(e.code(), e.to_string());
+    let signature_failure = |e: sealed_attest::AttestError| Failure::new(e.code(), format!("snapshot signature: {e}"));
+    let bytes = sealed_snapshot::verify::read_manifest(dir).map_err(snapshot_failure)?;
+    match trust {
         TrustPolicy::Require(root) => {
-            let signed = sealed_attest::verify_snapshot_signature(dir, root)
-                .map_err(|e| Failure::new(e.code(), format!("snapshot signature: {e}")))?;
-            // The signature check reads manifest.json again; it must have vouched for the very bytes that
-            // were loaded and will run, not for a file swapped in between.
-            if signed.digest != snapshot.digest() {
-                return Err(Failure::new(
-                    "SIGNATURE_INVALID",
-                    format!(
-                        "snapshot signature: manifest.json changed while it was being verified (loaded sha256 \
-                         {}, signed sha256 {})",
-                        snapshot.digest(),
-                        signed.digest
-                    ),
-                ));
-            }
-            signed.label()
+            let signed = sealed_attest::verify_snapshot_signature_over(dir, root, &bytes).map_err(signature_failure)?;
+            let snapshot = sealed_snapshot::verify::load_from(dir, bytes).map_err(snapshot_failure)?;
+            let signed = signed.check_manifest(snapshot.manifest()).map_err(signature_failure)?;
+            Ok((snapshot, signed.label()))
         }
-        TrustPolicy::InsecureAllowUnsigned => UNSIGNED_TRUST_LABEL.to_string(),
-    };
-    Ok((snapshot, label))
+        TrustPolicy::InsecureAllowUnsigned => {
+            let snapshot = sealed_snapshot::verify::load_from(dir, bytes).map_err(snapshot_failure)?;
+            Ok((snapshot, UNSIGNED_TRUST_LABEL.to_string()))
+        }
+    }
 }

@@ -32,7 +32,10 @@ pub use run::{
     ExecutionPredicate, RunAttestationInputs, attest_run, attest_run_to_file, attestation_path, execution_predicate,
     execution_statement, write_attestation,
 };
-pub use snapshot_sig::{SIGNATURE_FILE, SnapshotTrust, sign_snapshot, verify_snapshot_signature};
+pub use snapshot_sig::{
+    SIGNATURE_FILE, SignedDigest, SnapshotTrust, sign_snapshot, verify_snapshot_signature,
+    verify_snapshot_signature_over,
+};
 pub use statement::{
     EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, SNAPSHOT_PREDICATE, STATEMENT_TYPE, Statement, Subject,
 };

@@ -19,7 +19,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sealed_snapshot::canonical::sha256_hex;
 use sealed_snapshot::{MANIFEST_FILE, Manifest, load_verified};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -32,7 +31,6 @@ use crate::trust::TrustRoot;
 
 pub const SIGNATURE_FILE: &str = "snapshot.sig.json";
 const MAX_ENVELOPE_BYTES: u64 = 16 << 20;
-const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// How a snapshot's authenticity was established by [`verify_snapshot_signature`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,12 +111,45 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(AttestError::io(path))
 }
 
-/// Checks `snapshot.sig.json` against the trust root's snapshot-signer keys, and that the signed subject
-/// is the sha256 of the `manifest.json` bytes on disk and the predicate describes that manifest.
-///
-/// This proves the manifest is the signed one; the component files are checked against the manifest's
-/// pins by [`sealed_snapshot::load_verified`], which callers run as well (a run always does).
-pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Result<SnapshotTrust> {
+/// A snapshot signature that verified over the digest of manifest bytes that have not been parsed yet;
+/// [`SignedDigest::check_manifest`] finishes the check once they have been.
+#[derive(Debug, Clone)]
+pub struct SignedDigest {
+    trust: SnapshotTrust,
+    predicate: Value,
+    sig_path: PathBuf,
+}
+
+impl SignedDigest {
+    /// Who signed, and the signed digest.
+    pub fn trust(&self) -> &SnapshotTrust {
+        &self.trust
+    }
+
+    /// The second half of the check: the signed predicate describes `manifest` (name and components).
+    pub fn check_manifest(self, manifest: &Manifest) -> Result<SnapshotTrust> {
+        if self.predicate != snapshot_predicate(manifest) {
+            return Err(AttestError::StatementInvalid {
+                detail: format!(
+                    "{}: the predicate's name or components do not describe {MANIFEST_FILE}",
+                    self.sig_path.display()
+                ),
+            });
+        }
+        Ok(self.trust)
+    }
+}
+
+/// Authenticates before parsing: checks `snapshot.sig.json` against the trust root's snapshot-signer keys
+/// and that its subject is `manifest`'s digest, reading nothing else and parsing no part of the manifest.
+/// The caller parses the manifest only after this succeeded, then calls [`SignedDigest::check_manifest`].
+pub fn verify_snapshot_signature_over(
+    snapshot_dir: &Path,
+    trust: &TrustRoot,
+    manifest: &sealed_snapshot::verify::ManifestBytes,
+) -> Result<SignedDigest> {
+    let manifest_path = snapshot_dir.join(MANIFEST_FILE);
+    let actual = manifest.digest().to_string();
     let sig_path = snapshot_dir.join(SIGNATURE_FILE);
     if !sig_path.is_file() {
         return Err(AttestError::SignatureMissing { path: sig_path });
@@ -148,9 +179,6 @@ pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Resu
     let statement = Statement::parse(&verified.payload)?;
     statement.expect_types(SNAPSHOT_PREDICATE)?;
 
-    let manifest_path = snapshot_dir.join(MANIFEST_FILE);
-    let manifest_bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
-    let actual = sha256_hex(&manifest_bytes);
     let subjects: Vec<&Subject> = statement.subjects_named(MANIFEST_FILE).collect();
     let [subject] = subjects.as_slice() else {
         return Err(AttestError::SubjectMismatch {
@@ -178,18 +206,25 @@ pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Resu
             });
         }
     }
-    let (manifest, _) = sealed_snapshot::verify::parse_manifest(&manifest_path, &manifest_bytes)?;
-    if statement.predicate != snapshot_predicate(&manifest) {
-        return Err(AttestError::StatementInvalid {
-            detail: format!(
-                "{}: the predicate's name or components do not describe {}",
-                sig_path.display(),
-                manifest_path.display()
-            ),
-        });
-    }
-    Ok(SnapshotTrust {
-        keyid: verified.keyid,
-        digest: actual,
+    Ok(SignedDigest {
+        trust: SnapshotTrust {
+            keyid: verified.keyid,
+            digest: actual,
+        },
+        predicate: statement.predicate,
+        sig_path,
     })
+}
+
+/// Checks `snapshot.sig.json` against the trust root's snapshot-signer keys, that the signed subject is
+/// the sha256 of the `manifest.json` bytes on disk, and that the predicate describes that manifest: the
+/// manifest is read once, authenticated, and only then parsed.
+///
+/// This proves the manifest is the signed one; the component files are checked against the manifest's
+/// pins by [`sealed_snapshot::load_verified`], which callers run as well (a run always does).
+pub fn verify_snapshot_signature(snapshot_dir: &Path, trust: &TrustRoot) -> Result<SnapshotTrust> {
+    let bytes = sealed_snapshot::verify::read_manifest(snapshot_dir)?;
+    let signed = verify_snapshot_signature_over(snapshot_dir, trust, &bytes)?;
+    let (manifest, _) = sealed_snapshot::verify::parse_manifest(&snapshot_dir.join(MANIFEST_FILE), bytes.bytes())?;
+    signed.check_manifest(&manifest)
 }

@@ -29,6 +29,10 @@ pub struct ComponentInfo {
     /// Why not, when `exports_node_run` is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_run_problem: Option<String>,
+    /// Set when the imports have the contract's names but not its types (a `registry.exists` with another
+    /// signature, a function smuggled into `types`): the linker a run builds would refuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_type_problem: Option<String>,
 }
 
 impl ComponentInfo {
@@ -46,6 +50,9 @@ impl ComponentInfo {
             ));
         }
         if let Some(p) = &self.node_run_problem {
+            problems.push(p.clone());
+        }
+        if let Some(p) = &self.import_type_problem {
             problems.push(p.clone());
         }
         if problems.is_empty() {

@@ -409,6 +409,7 @@ impl Engine {
         let names: Vec<&str> = imports.iter().map(|i| i.name.as_str()).collect();
         let world = inspect::infer_world(&names);
         let node_run_problem = inspect::check_node_run(engine, &component).err();
+        let import_type_problem = self.check_import_types(&component, &names);
         Ok(ComponentInfo {
             sha256,
             size: bytes.len() as u64,
@@ -417,6 +418,26 @@ impl Engine {
             world,
             exports_node_run: node_run_problem.is_none(),
             node_run_problem,
+            import_type_problem,
+        })
+    }
+
+    /// The run's own type check, at seal time: links the component against every storage interface the
+    /// host provides (the real linker `prepare` uses) without instantiating it. Only when every import
+    /// name is one a side effect may use: a foreign name is reported, better, by the name check.
+    fn check_import_types(&self, component: &Component, names: &[&str]) -> Option<String> {
+        if names.is_empty() || !inspect::disallowed_imports(names, World::SideEffect).is_empty() {
+            return None;
+        }
+        let mut linker = Linker::<HostState>::new(&self.inner.wasmtime);
+        if let Err(e) = host::add_storage(&mut linker, &Interface::ALL) {
+            return Some(format!("cannot build the storage linker: {e:#}"));
+        }
+        linker.instantiate_pre(component).err().map(|e| {
+            format!(
+                "its imports have the contract's names but not its types (sealed:capability@0.1.0): {}",
+                sealed_snapshot::quote::truncate(&format!("{e:#}"), 512)
+            )
         })
     }
 

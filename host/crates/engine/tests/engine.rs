@@ -665,3 +665,34 @@ fn real_side_effect_components_through_the_gate() {
     assert!(matches!(inv.journal[0].result, Err(StorageError::NotGranted(_))));
     assert!(inv.backend.is_empty());
 }
+
+#[test]
+fn imports_with_the_contract_names_but_other_types_are_found_at_inspection() {
+    // The seal used to check import names only: these sealed, then failed every run with
+    // COMPONENT_CONTRACT. `inspect` now links them as a run would (without instantiating).
+    let cases = [
+        // `registry.exists` with another signature.
+        r#"(component
+             (import "sealed:capability/registry@0.1.0"
+               (instance (export "exists" (func (param "label" string) (result bool))))))"#,
+        // A function smuggled into `types`, which defines only a type.
+        r#"(component
+             (import "sealed:capability/types@0.1.0" (instance (export "steal" (func)))))"#,
+    ];
+    for wat in cases {
+        let bytes = wat::parse_str(wat).unwrap();
+        let info = engine().inspect(&bytes).unwrap();
+        let problem = info.import_type_problem.clone().expect("an import type problem");
+        assert!(problem.contains("names but not its types"), "{problem}");
+        let err = info.check_world(World::SideEffect).unwrap_err();
+        assert!(err.contains("names but not its types"), "{err}");
+    }
+    // A correct side effect has no such problem.
+    let good = wat::parse_str(
+        r#"(component
+             (import "sealed:capability/types@0.1.0" (instance))
+           )"#,
+    )
+    .unwrap();
+    assert_eq!(engine().inspect(&good).unwrap().import_type_problem, None);
+}

@@ -262,6 +262,41 @@ fn check_task(manifest: &Manifest, w: &str, n: &str, node: &Node, task: &TaskNod
     }
 }
 
+/// The longest JSONPath a binding may have, in bytes.
+pub const MAX_PATH_BYTES: usize = 1024;
+/// The deepest bracket/parenthesis nesting a JSONPath may have.
+pub const MAX_PATH_NESTING: usize = 32;
+
+/// Bounds a JSONPath before the grammar sees it: the parser is recursive (pest), so a path nested tens of
+/// thousands of levels would exhaust the stack, and its cost grows with the length.
+pub fn check_path_size(path: &str) -> Result<(), String> {
+    if path.len() > MAX_PATH_BYTES {
+        return Err(format!(
+            "JSONPath {} is {} bytes, more than the {MAX_PATH_BYTES} a binding may have",
+            crate::quote::quote_prefix(path),
+            path.len()
+        ));
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in path.bytes() {
+        match b {
+            b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_PATH_NESTING {
+        return Err(format!(
+            "JSONPath {} nests brackets {deepest} levels deep, more than {MAX_PATH_NESTING}",
+            crate::quote::quote_prefix(path)
+        ));
+    }
+    Ok(())
+}
+
 /// Where a JSONPath reads from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathRoot {
@@ -274,6 +309,7 @@ pub enum PathRoot {
 /// Parses a binding's JSONPath and returns its root, or a message saying what is wrong (without the
 /// workflow/node prefix). Accepts dot and bracket forms (`$.results.a`, `$['results']['a']`).
 pub fn path_root(path: &str) -> Result<PathRoot, String> {
+    check_path_size(path)?;
     let query = jsonpath_rust::parser::parse_json_path(path)
         .map_err(|e| format!("JSONPath `{path}` does not parse: {}", one_line(&e.to_string())))?;
     let name = |seg: Option<&Segment>| match seg {

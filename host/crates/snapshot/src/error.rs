@@ -23,6 +23,14 @@ pub enum SnapshotError {
         name: String,
         path: PathBuf,
     },
+    /// A file in the snapshot directory that the manifest does not pin: a sealed snapshot is exactly what
+    /// was sealed, so an extra file (a stray component, a script beside the manifest) is refused rather
+    /// than silently carried along by a directory that `verify` would call VERIFIED.
+    #[error(
+        "{} is not part of the sealed snapshot (the manifest pins no such file); remove it, or re-seal",
+        path.display()
+    )]
+    UnpinnedFile { path: PathBuf },
     #[error("component {name} does not match its pin: manifest pins {expected}, file hashes to {actual}")]
     ComponentHashMismatch {
         name: String,
@@ -46,6 +54,7 @@ impl SnapshotError {
             SnapshotError::DigestMismatch { .. } => "SNAPSHOT_DIGEST_MISMATCH",
             SnapshotError::DigestFile { .. } => "SNAPSHOT_DIGEST_FILE",
             SnapshotError::ComponentMissing { .. } => "COMPONENT_MISSING",
+            SnapshotError::UnpinnedFile { .. } => "SNAPSHOT_UNPINNED_FILE",
             SnapshotError::ComponentHashMismatch { .. } => "COMPONENT_HASH_MISMATCH",
             SnapshotError::Closure(_) => "SNAPSHOT_CLOSURE",
             SnapshotError::Source(_) => "SEAL_SOURCE_INVALID",

@@ -1,7 +1,8 @@
 //! Loading a sealed directory and proving it is what was sealed.
 //!
-//! Order matters and is fail-fast: manifest bytes → closed parse → known format → canonical form →
-//! digest file → closure rules → every component's bytes against its pin. Only then does a
+//! Order matters and is fail-fast: manifest bytes (read once) → digest file → (the caller's signature check
+//! over that digest, see [`read_manifest`]) → closed parse → known format → canonical form → closure rules
+//! → every component's bytes against its pin. Only then does a
 //! [`VerifiedSnapshot`] exist; nothing else in the host can construct one.
 
 use std::collections::BTreeMap;
@@ -122,6 +123,41 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, SnapshotError> {
     })
 }
 
+/// Refuses any entry of the snapshot directory (or of its `components/`) that is not one of the sealed
+/// files: the manifest, its digest, its signature, and the pinned components.
+fn refuse_unpinned(dir: &Path, components: &BTreeMap<String, VerifiedComponent>) -> Result<(), SnapshotError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SnapshotError::Io { path, source }
+    };
+    let known_top = [MANIFEST_FILE, DIGEST_FILE, crate::SIGNATURE_FILE, COMPONENTS_DIR];
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        if !known_top.iter().any(|k| name == *k) {
+            return Err(SnapshotError::UnpinnedFile { path: entry.path() });
+        }
+    }
+    let components_dir = dir.join(COMPONENTS_DIR);
+    let listing = match std::fs::read_dir(&components_dir) {
+        // A snapshot that pins no component may have no components directory at all.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && components.is_empty() => return Ok(()),
+        other => other.map_err(io(&components_dir))?,
+    };
+    for entry in listing {
+        let entry = entry.map_err(io(&components_dir))?;
+        let name = entry.file_name();
+        let pinned = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".wasm"))
+            .is_some_and(|sha| components.contains_key(sha));
+        if !pinned {
+            return Err(SnapshotError::UnpinnedFile { path: entry.path() });
+        }
+    }
+    Ok(())
+}
+
 /// Parses manifest bytes with every check that needs no other file: closed schema, known format,
 /// canonical form, closure rules. Returns the manifest and its digest.
 pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<(Manifest, String), SnapshotError> {
@@ -202,13 +238,33 @@ pub fn read_digest_file(dir: &Path) -> Result<String, SnapshotError> {
     Ok(hex.to_string())
 }
 
-/// Loads and verifies a sealed snapshot directory. See the module docs for the order of checks.
-pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
+/// The bytes of a snapshot's `manifest.json`, read once (capped, from the opened handle), whose sha256 is
+/// the one `snapshot.digest` names. Nothing in them has been parsed yet: this is what a signature is
+/// checked against *before* the host spends any parsing on the manifest (a JSON Schema compile, JSONPath,
+/// the graph checks), so an unsigned or forged manifest costs a hash, not a parse.
+#[derive(Debug, Clone)]
+pub struct ManifestBytes {
+    bytes: Arc<[u8]>,
+    digest: String,
+}
+
+impl ManifestBytes {
+    /// Hex sha256 of the bytes (equal to `snapshot.digest`).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads `manifest.json` once and checks its sha256 against `snapshot.digest`; parses nothing.
+pub fn read_manifest(dir: &Path) -> Result<ManifestBytes, SnapshotError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
-    let (manifest, digest) = parse_manifest_form(&manifest_path, &bytes)?;
-    // The digest before the closure rules: an edited manifest is reported as what it is (not what was
-    // sealed), not as whichever rule the edit happened to break.
+    let digest = sha256_hex(&bytes);
+    // The digest before any parsing: an edited manifest is reported as what it is (not what was sealed),
+    // not as whichever rule the edit happened to break.
     let expected = read_digest_file(dir)?;
     if expected != digest {
         return Err(SnapshotError::DigestMismatch {
@@ -216,6 +272,26 @@ pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
             actual: digest,
         });
     }
+    Ok(ManifestBytes {
+        bytes: bytes.into(),
+        digest,
+    })
+}
+
+/// Loads and verifies a sealed snapshot directory. See the module docs for the order of checks. A caller
+/// that also checks a signature uses [`read_manifest`], checks the signature over its digest, then
+/// [`load_from`]: this is those two steps with no signature in between.
+pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
+    load_from(dir, read_manifest(dir)?)
+}
+
+/// The deep checks of a snapshot whose manifest bytes were read (and perhaps authenticated) already:
+/// closed parse, known format, canonical form, closure rules, then every component against its pin.
+pub fn load_from(dir: &Path, manifest: ManifestBytes) -> Result<VerifiedSnapshot, SnapshotError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let ManifestBytes { bytes, digest } = manifest;
+    let (manifest, parsed_digest) = parse_manifest_form(&manifest_path, &bytes)?;
+    debug_assert_eq!(parsed_digest, digest);
     crate::check::validate(&manifest).map_err(SnapshotError::Closure)?;
 
     let mut components = BTreeMap::new();
@@ -246,10 +322,11 @@ pub fn load_verified(dir: &Path) -> Result<VerifiedSnapshot, SnapshotError> {
             },
         );
     }
+    refuse_unpinned(dir, &components)?;
     Ok(VerifiedSnapshot {
         dir: dir.to_path_buf(),
         manifest,
-        manifest_bytes: bytes.into(),
+        manifest_bytes: bytes,
         digest,
         components,
     })
