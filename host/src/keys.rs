@@ -69,21 +69,12 @@ fn create_key_dir(data_root: &Path, dir: &Path) -> Result<(), Failure> {
     }
 }
 
-/// A trust root from one or more files, each either a trust root (`sealed-trust/v1`) or a public key
-/// file written by `host keygen` (`*.pub.json`).
+/// A trust root from one or more `--trust` arguments: a trust root (`sealed-trust/v1`) or a public key
+/// file written by `host keygen` (`*.pub.json`), or `ROLE=PATH` for its role-less `*.pub.pem` and
+/// `*.pub.ssl.json` (see `sealed_attest::trust`).
 pub fn trust(paths: &[PathBuf]) -> Result<TrustRoot, Failure> {
     if paths.is_empty() {
         return Err(Failure::new("TRUST_ROOT_INVALID", "no trust root given (--trust FILE)"));
     }
-    let mut keys = Vec::new();
-    for p in paths {
-        match TrustRoot::load(p) {
-            Ok(root) => keys.extend(root.keys().iter().cloned()),
-            Err(root_err) => match sealed_attest::load_public_key(p) {
-                Ok(k) => keys.push(k),
-                Err(_) => return Err(attest_failure(root_err)),
-            },
-        }
-    }
-    TrustRoot::from_keys(keys).map_err(|e| Failure::new("TRUST_ROOT_INVALID", e))
+    TrustRoot::from_args(paths).map_err(attest_failure)
 }
