@@ -2,7 +2,9 @@
 //!
 //! The run-signer key is the host's identity for one data root: `<data-root>/keys/run-signer.key`
 //! (0600), created on first use; its public half, `run-signer.pub.json`, is what auditors put in their trust
-//! root. This module must never print or trace a private key.
+//! root (`run-signer.pub.pem` and `run-signer.pub.ssl.json`, written beside it, are the same key for
+//! standard tools; as `--trust` they need `run-signer=` since they carry no role). This module must never
+//! print or trace a private key.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
