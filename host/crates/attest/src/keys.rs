@@ -334,7 +334,7 @@ pub fn public_pem(public: &VerifyingKey) -> Result<String> {
         })
 }
 
-pub(crate) fn read_small(path: &Path) -> Result<Vec<u8>> {
+fn read_small(path: &Path) -> Result<Vec<u8>> {
     let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
     if meta.len() > MAX_KEY_FILE_BYTES {
         return Err(AttestError::KeyInvalid {

@@ -33,7 +33,7 @@ use crate::b64;
 use crate::error::{AttestError, Result};
 use crate::keys::{
     ALGORITHM, PublicFileKind, PublicKey, Role, classify, keyid_matches, load_public_key, parse_public_pem,
-    parse_public_ssl, read_small,
+    parse_public_ssl,
 };
 
 pub const TRUST_FORMAT: &str = "sealed-trust/v1";
@@ -218,7 +218,9 @@ pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
             meta.len()
         )));
     }
-    let kind = classify(&std::fs::read(path).map_err(AttestError::io(path))?).ok_or_else(|| {
+    // Read once: the kind and the keys come from the same bytes.
+    let bytes = std::fs::read(path).map_err(AttestError::io(path))?;
+    let kind = classify(&bytes).ok_or_else(|| {
         invalid(
             "not a trust root (sealed-trust/v1), a public key file (`.pub.json`), a PEM public key \
              (`.pub.pem`) or a securesystemslib key (`.pub.ssl.json`)"
@@ -241,7 +243,7 @@ pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
             Some(r) => Err(invalid(format!(
                 "`{r}=` is given for a trust root, which names a role for each of its keys: drop the `{r}=` prefix"
             ))),
-            None => Ok(TrustRoot::load(path)?.keys),
+            None => Ok(TrustRoot::parse(&bytes).map_err(invalid)?.keys),
         },
         PublicFileKind::Sealed => {
             let key = load_public_key(path)?;
@@ -255,7 +257,6 @@ pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
         }
         PublicFileKind::Pem | PublicFileKind::Ssl => {
             let role = role.ok_or_else(role_needed)?;
-            let bytes = read_small(path)?;
             let key = if kind == PublicFileKind::Pem {
                 let text = std::str::from_utf8(&bytes).map_err(|_| invalid("the PEM is not UTF-8".into()))?;
                 parse_public_pem(text)
