@@ -10,7 +10,9 @@ Given a run's trace (`<run-id>.jsonl`) and the public key files `host keygen` wr
 * in-toto 3.1 (`in_toto.models.metadata.Metadata.from_dict(...).verify_signature(...)`) accepts it too;
 * in-toto-attestation 0.9 parses the signed payload as a Statement v1 (protobuf JSON parsing, then
   `Statement.validate()`), whose subject `<run-id>.jsonl` has the sha256 of the trace bytes;
-* optionally, the same for a snapshot's `snapshot.sig.json` with the snapshot-signer key.
+* optionally, the same for a snapshot's `snapshot.sig.json` with the snapshot-signer key;
+* and that the check can fail: securesystemslib refuses each envelope with one payload byte changed,
+  and with the old (sha256 of the raw key) keyid as its hint.
 
 Exit status 0 only if everything above held; any failure prints what and where, and exits 1. Nothing
 is skipped silently: a missing file is a failure.
@@ -74,6 +76,27 @@ def check_envelope(where: str, envelope_dict: dict, key: SSlibKey) -> Statement:
     return statement
 
 
+def check_refuses_tampering(where: str, envelope_dict: dict, key: SSlibKey) -> None:
+    """The check must be able to fail: the same envelope with one payload byte changed, or with the old
+    raw-key keyid as its hint, must be refused by securesystemslib."""
+    import base64
+
+    payload = bytearray(base64.b64decode(envelope_dict["payload"]))
+    payload[len(payload) // 2] ^= 0x01
+    tampered = json.loads(json.dumps(envelope_dict))
+    tampered["payload"] = base64.b64encode(bytes(payload)).decode()
+    legacy = json.loads(json.dumps(envelope_dict))
+    raw_keyid = hashlib.sha256(bytes.fromhex(key.keyval["public"])).hexdigest()
+    for s in legacy["signatures"]:
+        s["keyid"] = raw_keyid
+    for what, bad in (("a changed payload byte", tampered), ("the old raw-key keyid hint", legacy)):
+        try:
+            Envelope.from_dict(bad).verify([key], 1)
+        except Exception:
+            continue
+        raise Failed(f"{where}: securesystemslib accepted the envelope with {what}; the check proves nothing")
+
+
 def subject_sha256(statement: Statement, name: str) -> str:
     found = [s for s in statement.pb.subject if s.name == name]
     if len(found) != 1:
@@ -93,6 +116,7 @@ def verify_run(trace: Path, pem: Path, ssl: Path) -> None:
     for n, line in enumerate(lines, 1):
         where = f"{bundle} line {n}"
         statement = check_envelope(where, json.loads(line), key)
+        check_refuses_tampering(where, json.loads(line), key)
         if statement.pb.predicate_type != "https://sealed.dev/execution/v1":
             raise Failed(f"{where}: predicateType {statement.pb.predicate_type!r}")
         digest = subject_sha256(statement, trace.name)
@@ -109,6 +133,7 @@ def verify_snapshot(snapshot: Path, pem: Path, ssl: Path) -> None:
     sig = snapshot / "snapshot.sig.json"
     manifest = snapshot / "manifest.json"
     statement = check_envelope(str(sig), json.loads(sig.read_text()), key)
+    check_refuses_tampering(str(sig), json.loads(sig.read_text()), key)
     digest = subject_sha256(statement, "manifest.json")
     actual = hashlib.sha256(manifest.read_bytes()).hexdigest()
     if digest != actual:
