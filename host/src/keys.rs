@@ -2,7 +2,9 @@
 //!
 //! The run-signer key is the host's identity for one data root: `<data-root>/keys/run-signer.key`
 //! (0600), created on first use; its public half, `run-signer.pub.json`, is what auditors put in their trust
-//! root. This module must never print or trace a private key.
+//! root (`run-signer.pub.pem` and `run-signer.pub.ssl.json`, written beside it, are the same key for
+//! standard tools; as `--trust` they need `run-signer=` since they carry no role). This module must never
+//! print or trace a private key.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,21 +71,12 @@ fn create_key_dir(data_root: &Path, dir: &Path) -> Result<(), Failure> {
     }
 }
 
-/// A trust root from one or more files, each either a trust root (`sealed-trust/v1`) or a public key
-/// file written by `host keygen` (`*.pub.json`).
+/// A trust root from one or more `--trust` arguments: a trust root (`sealed-trust/v1`) or a public key
+/// file written by `host keygen` (`*.pub.json`), or `ROLE=PATH` for its role-less `*.pub.pem` and
+/// `*.pub.ssl.json` (see `sealed_attest::trust`).
 pub fn trust(paths: &[PathBuf]) -> Result<TrustRoot, Failure> {
     if paths.is_empty() {
         return Err(Failure::new("TRUST_ROOT_INVALID", "no trust root given (--trust FILE)"));
     }
-    let mut keys = Vec::new();
-    for p in paths {
-        match TrustRoot::load(p) {
-            Ok(root) => keys.extend(root.keys().iter().cloned()),
-            Err(root_err) => match sealed_attest::load_public_key(p) {
-                Ok(k) => keys.push(k),
-                Err(_) => return Err(attest_failure(root_err)),
-            },
-        }
-    }
-    TrustRoot::from_keys(keys).map_err(|e| Failure::new("TRUST_ROOT_INVALID", e))
+    TrustRoot::from_args(paths).map_err(attest_failure)
 }

@@ -35,7 +35,8 @@ enum Command {
     /// admission schema; 4 run failed (fail-closed, nothing committed); 5 refused before running
     /// (snapshot, workflow or payload unusable); 2 usage error.
     Run(cli::run::RunArgs),
-    /// Create an ed25519 key pair: <name>.key (0600, never overwritten) and <name>.pub.json.
+    /// Create an ed25519 key pair: <name>.key (0600, never overwritten), <name>.pub.json, and for standard
+    /// tools <name>.pub.pem (SPKI PEM) and <name>.pub.ssl.json (securesystemslib key dict).
     Keygen(cli::keygen::KeygenArgs),
     /// Verify a run offline: attestation signature and signer role, subjects against the trace bytes,
     /// the hash chain line by line, and (with --snapshot) the snapshot digest and component pins. Needs no

@@ -386,6 +386,106 @@ fn seal_signs_with_a_snapshot_signer_key_only() {
     assert_eq!(envelope(&o)["error"]["code"], "UNTRUSTED_KEY");
 }
 
+/// Copies a directory tree (flat enough for a sealed snapshot: files and one level of subdirectories).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The PEM and securesystemslib key files `host keygen` writes work as `--trust` once given a role
+/// (`ROLE=FILE`); without one they are refused with the fix spelled out. New runs write the bundle as
+/// `<trace>.intoto.jsonl` and record the snapshot signer by its securesystemslib keyid.
+#[test]
+fn standard_tool_key_files_are_trusted_with_a_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let o = host(&["--json", "keygen", "--out", p(&keys), "--role", "snapshot-signer"]);
+    let env = envelope(&o);
+    assert_eq!(env["ok"], true, "{env}");
+    for f in ["snapshot-signer.pub.pem", "snapshot-signer.pub.ssl.json"] {
+        assert!(keys.join(f).is_file(), "keygen did not write {f}: {env}");
+    }
+    // The example snapshot, re-signed by the new key (the library call `host seal --sign` makes).
+    let sealed = dir.path().join("sealed");
+    copy_dir(&root().join("snapshots/register-actor/sealed"), &sealed);
+    std::fs::remove_file(sealed.join("snapshot.sig.json")).unwrap();
+    let key = sealed_attest::load_private_key(&keys.join("snapshot-signer.key")).unwrap();
+    sealed_attest::sign_snapshot(&sealed, &key).unwrap();
+
+    let payload = root().join("snapshots/register-actor/payloads/valid.json");
+    let run_with = |trust: &Path, data: &Path| {
+        host(&[
+            "--json",
+            "run",
+            "--snapshot",
+            p(&sealed),
+            "--wf",
+            "register_actor",
+            "--payload",
+            p(&payload),
+            "--data-root",
+            p(data),
+            "--trust",
+            p(trust),
+        ])
+    };
+    let pem = keys.join("snapshot-signer.pub.pem");
+    let o = run_with(&pem, &dir.path().join("data1"));
+    assert_eq!(o.status.code(), Some(5));
+    let env = envelope(&o);
+    assert_eq!(env["error"]["code"], "TRUST_ROOT_INVALID", "{env}");
+    assert!(
+        env["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--trust snapshot-signer="),
+        "{env}"
+    );
+    let data4 = dir.path().join("data2");
+    let with_role = PathBuf::from(format!("snapshot-signer={}", pem.display()));
+    let o = run_with(&with_role, &data4);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let env = envelope(&o);
+    let trace = PathBuf::from(env["data"]["trace"]["path"].as_str().unwrap());
+    assert!(
+        trace.with_extension("jsonl.intoto.jsonl").is_file(),
+        "the bundle is named <trace>.intoto.jsonl"
+    );
+    let ssl = PathBuf::from(format!(
+        "snapshot-signer={}",
+        keys.join("snapshot-signer.pub.ssl.json").display()
+    ));
+    let run_pem = PathBuf::from(format!(
+        "run-signer={}",
+        data4.join("keys/run-signer.pub.pem").display()
+    ));
+    let o = host(&[
+        "--json",
+        "verify",
+        p(&trace),
+        "--trust",
+        p(&run_pem),
+        "--trust",
+        p(&ssl),
+        "--snapshot",
+        p(&sealed),
+        "--require-signed-snapshot",
+    ]);
+    let env = envelope(&o);
+    assert_eq!((o.status.code(), env["ok"].as_bool()), (Some(0), Some(true)), "{env}");
+    // The trace records the snapshot signer by its securesystemslib keyid.
+    let keygen_ssl = std::fs::read(keys.join("snapshot-signer.pub.ssl.json")).unwrap();
+    let keyid = sealed_snapshot::canonical::sha256_hex(keygen_ssl.strip_suffix(b"\n").unwrap());
+    assert_eq!(env["data"]["snapshot_trust"], format!("signed:{keyid}"), "{env}");
+}
+
 /// `--payload -` reads standard input and judges it exactly like a file: JSON runs, non-JSON is
 /// `PAYLOAD_INVALID` (exit 5) with a trace, never a command-line error.
 #[test]
@@ -451,7 +551,7 @@ fn run_writes_no_report_by_default_and_host_report_writes_it() {
     names.sort();
     assert_eq!(
         names,
-        ["plain-1.intoto.jsonl", "plain-1.jsonl", "plain-1.timing.json"],
+        ["plain-1.jsonl", "plain-1.jsonl.intoto.jsonl", "plain-1.timing.json"],
         "a run without --report wrote other files"
     );
 

@@ -329,7 +329,11 @@ fn runs_are_answered_with_the_status_of_their_end() {
     // Durable before the answer: committed, trace and attestation on disk when the 200 arrives.
     assert!(store(&data).run(&registered).unwrap().is_some());
     assert!(trace_file(&data, &registered).is_file());
-    assert!(trace_file(&data, &registered).with_extension("intoto.jsonl").is_file());
+    assert!(
+        trace_file(&data, &registered)
+            .with_extension("jsonl.intoto.jsonl")
+            .is_file()
+    );
 
     let r = server.post(&example("valid.json"));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -523,10 +527,20 @@ fn evidence_endpoints_serve_the_files_on_disk() {
     assert_eq!(r.body, std::fs::read(trace_file(&data, &id)).unwrap());
     let r = server.get(&format!("/v1/runs/{id}/attestation"));
     assert_eq!(r.status, 200);
+    let bundle = trace_file(&data, &id).with_extension("jsonl.intoto.jsonl");
+    assert_eq!(r.body, std::fs::read(&bundle).unwrap());
+    assert_eq!(d["files"]["attestation"], s(&bundle));
+    // A run recorded before the in-toto bundle naming (`<run-id>.intoto.jsonl`) is still served.
+    let legacy = trace_file(&data, &id).with_extension("intoto.jsonl");
+    std::fs::rename(&bundle, &legacy).unwrap();
+    let r = server.get(&format!("/v1/runs/{id}/attestation"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, std::fs::read(&legacy).unwrap());
     assert_eq!(
-        r.body,
-        std::fs::read(trace_file(&data, &id).with_extension("intoto.jsonl")).unwrap()
+        server.get(&format!("/v1/runs/{id}")).json()["data"]["files"]["attestation"],
+        s(&legacy)
     );
+    std::fs::rename(&legacy, &bundle).unwrap();
     let r = server.get(&format!("/v1/runs/{id}/report.md"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.header("content-type").unwrap().starts_with("text/markdown"));

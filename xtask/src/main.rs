@@ -7,7 +7,10 @@
 //! * `build-c` and `c-bindings` are the C SDK's build (`c_sdk`): bindings from the WIT, clang-19, the same
 //!   component encoding and import gate, `target/components/<name>.wasm` plus `c-index.json`.
 //! * `test` is the project's one test command (the README's and CI's): it installs what is missing,
-//!   builds the components, checks formatting, runs the whole test suite and clippy, and prints a summary.
+//!   builds the components, checks formatting, runs the whole test suite, the standard-tools check
+//!   (`standard_tools`: the evidence read by securesystemslib / in-toto / in-toto-attestation in a pinned
+//!   Python venv) and clippy, and prints a summary.
+//! * `standard-tools` runs that check alone (building the `host` binary first).
 //!
 //! Reproducibility: components must be byte-identical on any machine and checkout path, because the
 //! snapshot pins them by sha256. Workspace paths never reach rustc (cargo passes relative paths for
@@ -16,6 +19,7 @@
 
 mod c_sdk;
 mod components;
+mod standard_tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
         Some("seal-examples") => seal_examples(),
+        Some("standard-tools") => standard_tools_cmd(),
         Some("repro") => {
             let root = workspace_root();
             components::build_all(&root, &[]).and_then(|b| components::repro_check(&root, &b))
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
                  test [--no-clippy] [--no-repro]               the full test suite (what CI runs)\n  \
                  ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
                  seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
+                 standard-tools                                verify a fresh run's evidence with securesystemslib / in-toto (Python venv)\n  \
                  repro                                         build the components again from another path, compare bytes"
             );
             return ExitCode::from(2);
@@ -73,6 +79,21 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
+}
+
+/// `cargo xtask standard-tools`: builds the host binary, then runs the standard-tools check.
+fn standard_tools_cmd() -> Result<()> {
+    let root = workspace_root();
+    status(
+        cargo()
+            .args(["build", "-p", "sealed-host", "--bin", "host", "--locked"])
+            .current_dir(&root),
+    )?;
+    let target = target_dir(&root);
+    let t = Instant::now();
+    standard_tools::run(&root, &target, &target.join("debug").join("host"))?;
+    eprintln!("xtask: standard tools: PASS in {:.1}s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 pub fn cargo() -> Command {
@@ -179,6 +200,17 @@ fn test(args: &[String]) -> Result<()> {
             )
         });
     }
+    if built {
+        // After `cargo test`, which built target/debug/host. A failure here is a FAIL in the summary, like
+        // any step; a missing Python is installed (root) or named, never skipped.
+        run(
+            "standard tools (securesystemslib, in-toto, in-toto-attestation)",
+            &mut || {
+                let target = target_dir(&root);
+                standard_tools::run(&root, &target, &target.join("debug").join("host"))
+            },
+        );
+    }
     if clippy {
         run("cargo clippy --all-targets -- -D warnings", &mut || {
             status(
@@ -224,6 +256,7 @@ fn test(args: &[String]) -> Result<()> {
     let failed = steps.iter().filter(|s| !s.ok).count();
     if !built {
         eprintln!("  SKIP           cargo test --workspace (components did not build)");
+        eprintln!("  SKIP           standard tools (components did not build)");
     }
     if failed > 0 || !built {
         bail!("{failed} step(s) failed");

@@ -46,6 +46,12 @@ fn keygen(out: &Path, role: &str, name: Option<&str>, json_mode: bool) -> anyhow
                 println!("{} key {}", info.role.as_str(), info.keyid);
                 println!("  private: {} (0600; keep it secret)", info.private_path.display());
                 println!("  public:  {} (put this in trust roots)", info.public_path.display());
+                println!(
+                    "  for standard tools (no role; trust as --trust {}=FILE): {}, {}",
+                    info.role.as_str(),
+                    info.pem_path.display(),
+                    info.ssl_path.display()
+                );
             }
             Ok(0)
         }

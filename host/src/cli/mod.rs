@@ -42,8 +42,9 @@ impl CacheArgs {
 /// Who may have sealed the snapshots a command runs: the flags `run`, `serve` and `cache warm` share.
 #[derive(Args, Debug, Clone)]
 pub struct TrustArgs {
-    /// Trust root for snapshot signatures: a `sealed-trust/v1` file or `*.pub.json` key files
-    /// (repeatable). Required unless --insecure-allow-unsigned-snapshot.
+    /// Trust root for snapshot signatures: a `sealed-trust/v1` file, `*.pub.json` key files, or
+    /// `snapshot-signer=FILE` for a role-less `*.pub.pem` / `*.pub.ssl.json` (repeatable). Required
+    /// unless --insecure-allow-unsigned-snapshot.
     #[arg(long)]
     pub trust: Vec<PathBuf>,
     /// DEVELOPMENT ONLY: accept snapshots without a trusted signature. Runs record it: their traces and

@@ -10,9 +10,11 @@ use super::fail;
 // The command's doc comment (its `--help` text) is on `Command::Verify` in main.rs.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The run's trace: <run-dir>/<run-id>.jsonl (the attestation is read from beside it).
+    /// The run's trace: <run-dir>/<run-id>.jsonl (the attestation, <run-id>.jsonl.intoto.jsonl, is read
+    /// from beside it; runs recorded before that name have <run-id>.intoto.jsonl, also read).
     pub trace: PathBuf,
-    /// Trust root: a `sealed-trust/v1` file or `*.pub.json` key files (repeatable).
+    /// Trust root: a `sealed-trust/v1` file, `*.pub.json` key files, or ROLE=FILE (run-signer= or
+    /// snapshot-signer=) for a role-less `*.pub.pem` / `*.pub.ssl.json` (repeatable).
     #[arg(long, required = true)]
     pub trust: Vec<PathBuf>,
     /// Also check the snapshot the run claims to have used.

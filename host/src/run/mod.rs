@@ -102,7 +102,7 @@ pub struct RunReport {
     pub ledger_before: Option<String>,
     pub ledger_after: Option<String>,
     pub trace: Option<TraceSummary>,
-    /// `<run-id>.intoto.jsonl`, the signed execution attestation.
+    /// `<run-id>.jsonl.intoto.jsonl`, the signed execution attestation (an in-toto bundle).
     pub attestation: Option<PathBuf>,
     /// `<run-id>.md` and `<run-id>.png` (the account of the run and the picture of its path).
     pub report_files: Vec<PathBuf>,

@@ -89,7 +89,12 @@ fn answer(state: &State, run_id: &str, item: Item) -> Result<Reply, Reply> {
     match item {
         Item::Trace => return Ok(Reply::bytes(200, reply::NDJSON, trace_bytes)),
         Item::Attestation => {
-            let bytes = read(&files.attestation())?.ok_or_else(|| {
+            // Runs recorded before the in-toto bundle naming have the bundle under the older name.
+            let bytes = match read(&files.attestation())? {
+                Some(bytes) => Some(bytes),
+                None => read(&files.legacy_attestation())?,
+            };
+            let bytes = bytes.ok_or_else(|| {
                 Reply::failure(
                     404,
                     &Failure::new(
@@ -190,7 +195,7 @@ fn summary(state: &State, run_id: &str, files: &RunFiles, bytes: &[u8], trace: &
         "files": {
             "dir": files.dir.display().to_string(),
             "trace": files.trace().display().to_string(),
-            "attestation": existing(files.attestation()),
+            "attestation": existing(files.attestation()).or_else(|| existing(files.legacy_attestation())),
             "timing": existing(files.timing()),
         },
         "links": {

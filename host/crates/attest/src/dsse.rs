@@ -5,7 +5,13 @@
 //! never go back to the envelope's fields (DSSE: "MUST NOT re-parse the envelope after verification").
 //!
 //! `keyid` is an unauthenticated hint. It picks which trusted key to try first; when it misses, every
-//! trusted key of the required role is tried. It never makes a signature acceptable on its own.
+//! trusted key of the required role is tried. It never makes a signature acceptable on its own. New
+//! envelopes carry the securesystemslib keyid ([`crate::keys::keyid_of`]), which securesystemslib's
+//! `Envelope.verify` requires; a hint in the old raw-key form still names its key.
+//!
+//! Parsing is open, as DSSE `envelope.md` requires ("Consumers MUST ignore unrecognized fields"): an
+//! extra field on the envelope or a signature is dropped. That cannot change what is verified, because
+//! only `payload`, `payloadType` and `sig` enter the check, and all three are required.
 //!
 //! This module owns the envelope and its signing input; it must never decide what a payload means.
 
@@ -36,10 +42,9 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The JSON envelope. Closed: a field this verifier does not know is refused rather than ignored, so an
-/// altered field name can never hide a signature or a hint.
+/// The JSON envelope. Unknown fields are ignored (DSSE); a renamed required field is still refused, as
+/// missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Base64 of the payload bytes.
     pub payload: String,
@@ -49,7 +54,6 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
     /// Hint only (optional in DSSE; empty when absent).
     #[serde(default)]
@@ -69,6 +73,8 @@ pub struct VerifiedPayload {
     /// The `keyid` hint of the signature that verified, as written (may differ from `keyid`: the hint
     /// is not signed). Strict callers such as [`crate::verify_run`] treat a mismatch as tampering.
     pub hint: String,
+    /// Whether `hint` names the key that verified, in either keyid form.
+    pub hint_names_signer: bool,
 }
 
 impl Envelope {
@@ -140,7 +146,7 @@ pub fn verify(envelope: &Envelope, trust: &TrustRoot, role: Role) -> Result<Veri
         let hinted = trust.get(&s.keyid).filter(|k| k.role == role);
         let candidates = hinted
             .into_iter()
-            .chain(trust.keys().iter().filter(|k| k.role == role && k.keyid != s.keyid));
+            .chain(trust.keys().iter().filter(|k| k.role == role && !k.matches(&s.keyid)));
         for key in candidates {
             if key.key.verify_strict(&message, &sig).is_ok() {
                 return Ok(VerifiedPayload {
@@ -148,6 +154,7 @@ pub fn verify(envelope: &Envelope, trust: &TrustRoot, role: Role) -> Result<Veri
                     payload,
                     keyid: key.keyid.clone(),
                     hint: s.keyid.clone(),
+                    hint_names_signer: key.matches(&s.keyid),
                 });
             }
         }

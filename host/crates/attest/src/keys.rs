@@ -3,12 +3,27 @@
 //! Files written by [`keygen`] into `out_dir`:
 //!
 //! ```text
-//! <name>.key       {"algorithm":"ed25519","keyid":..,"role":..,"seed":"<base64 of 32 bytes>"}  mode 0600
-//! <name>.pub.json  {"algorithm":"ed25519","keyid":..,"public_key":"<base64 of 32 bytes>","role":..}
+//! <name>.key          {"algorithm":"ed25519","keyid":..,"role":..,"seed":"<base64 of 32 bytes>"}  mode 0600
+//! <name>.pub.json     {"algorithm":"ed25519","keyid":..,"public_key":"<base64 of 32 bytes>","role":..}
+//! <name>.pub.pem      -----BEGIN PUBLIC KEY----- (SubjectPublicKeyInfo, RFC 8410), no role
+//! <name>.pub.ssl.json {"keytype":"ed25519","scheme":"ed25519","keyval":{"public":"<hex of 32 bytes>"}}, no role
 //! ```
 //!
-//! `keyid` is the lowercase hex sha256 of the raw 32-byte public key, so it is derived, never chosen:
-//! loaders recompute it and refuse a file whose `keyid` does not match its key.
+//! The last two are for standard tools, read as they are: securesystemslib loads the PEM with
+//! `SSlibKey.from_crypto(load_pem_public_key(..))` and the JSON with `SSlibKey.from_dict(keyid, ..)`.
+//! They carry no role, so a trust argument naming one must say which role it has (see [`crate::trust`]).
+//!
+//! `keyid` follows securesystemslib (`signer._utils.compute_default_keyid`, which in-toto uses too): the
+//! lowercase hex sha256 of the OLPC canonical JSON of the public-key dict,
+//! `{"keytype":"ed25519","keyval":{"public":"<hex>"},"scheme":"ed25519"}` ([`keyid_of`]), i.e. the
+//! sha256 of the canonical form of `<name>.pub.ssl.json`. With the same keyid in DSSE
+//! `signatures[].keyid`, securesystemslib's `Envelope.verify` (which only tries a key whose keyid equals
+//! the hint) accepts our envelopes unchanged.
+//!
+//! Before that, the keyid was the hex sha256 of the raw 32-byte key ([`legacy_keyid_of`]). Key files,
+//! trust roots, envelopes and traces written then still carry it, so every reader accepts either form for
+//! the same key ([`keyid_matches`]) and every writer uses the new one. Either way it is derived, never
+//! chosen: loaders recompute it and refuse a file whose `keyid` does not match its key.
 //!
 //! This module owns key generation and loading; it must never print, log, trace or serialise a seed
 //! except into the `.key` file itself ([`PrivateKey`]'s `Debug` is redacted for that reason).
@@ -67,9 +82,34 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// Lowercase hex sha256 of the raw public key bytes.
+/// securesystemslib's `keytype` and `scheme` for an ed25519 key.
+pub const SSL_KEYTYPE: &str = "ed25519";
+pub const SSL_SCHEME: &str = "ed25519";
+
+/// The securesystemslib public-key dict of `public` as OLPC canonical JSON (keys sorted, no
+/// whitespace). Every value here is a fixed ASCII word or lowercase hex, which canonical JSON writes
+/// verbatim, so the formatted string below *is* the canonical encoding, byte for byte.
+pub fn ssl_public_json(public: &VerifyingKey) -> String {
+    format!(
+        r#"{{"keytype":"{SSL_KEYTYPE}","keyval":{{"public":"{}"}},"scheme":"{SSL_SCHEME}"}}"#,
+        hex::encode(public.as_bytes())
+    )
+}
+
+/// The keyid of `public`: lowercase hex sha256 of [`ssl_public_json`] (securesystemslib's default keyid).
 pub fn keyid_of(public: &VerifyingKey) -> String {
+    hex::encode(Sha256::digest(ssl_public_json(public).as_bytes()))
+}
+
+/// The keyid this project used before it followed securesystemslib: lowercase hex sha256 of the raw
+/// 32-byte key. Only read (old key files, trust roots, envelopes and traces), never written.
+pub fn legacy_keyid_of(public: &VerifyingKey) -> String {
     hex::encode(Sha256::digest(public.as_bytes()))
+}
+
+/// Whether `keyid` names `public`, in either form.
+pub fn keyid_matches(keyid: &str, public: &VerifyingKey) -> bool {
+    keyid == keyid_of(public) || keyid == legacy_keyid_of(public)
 }
 
 /// The public description of a key (the content of `<name>.pub.json`), plus where [`keygen`] wrote it.
@@ -82,6 +122,10 @@ pub struct KeyInfo {
     pub algorithm: String,
     pub private_path: PathBuf,
     pub public_path: PathBuf,
+    /// `<name>.pub.pem`: SubjectPublicKeyInfo PEM, for standard tools (no role).
+    pub pem_path: PathBuf,
+    /// `<name>.pub.ssl.json`: the securesystemslib public-key dict, for standard tools (no role).
+    pub ssl_path: PathBuf,
 }
 
 /// `<name>.pub.json`.
@@ -215,16 +259,19 @@ fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Generates a fresh ed25519 key for `role` and writes `<name>.key` (0600) and `<name>.pub.json` into
-/// `out_dir` (created if missing). Refuses, writing nothing, if either file already exists.
+/// Generates a fresh ed25519 key for `role` and writes `<name>.key` (0600), `<name>.pub.json`,
+/// `<name>.pub.pem` and `<name>.pub.ssl.json` into `out_dir` (created if missing). Refuses, writing
+/// nothing, if any of them already exists.
 pub fn keygen(out_dir: &Path, role: Role, name: &str) -> Result<KeyInfo> {
     if !valid_name(name) {
         return Err(AttestError::KeyNameInvalid { name: name.to_string() });
     }
     let private_path = out_dir.join(format!("{name}.key"));
     let public_path = out_dir.join(format!("{name}.pub.json"));
+    let pem_path = out_dir.join(format!("{name}.pub.pem"));
+    let ssl_path = out_dir.join(format!("{name}.pub.ssl.json"));
     // Checked up front so a refusal leaves nothing half-written; `create_new` below still closes the race.
-    for path in [&private_path, &public_path] {
+    for path in [&private_path, &public_path, &pem_path, &ssl_path] {
         if path.symlink_metadata().is_ok() {
             return Err(AttestError::KeyExists { path: path.clone() });
         }
@@ -255,6 +302,13 @@ pub fn keygen(out_dir: &Path, role: Role, name: &str) -> Result<KeyInfo> {
     public_json.push(b'\n');
     write_new(&public_path, 0o644, &public_json)?;
 
+    let verifying = key.verifying_key();
+    write_new(&pem_path, 0o644, public_pem(&verifying)?.as_bytes())?;
+    // The canonical form itself, so the keyid is the sha256 of this file minus its trailing newline.
+    let mut ssl_json = ssl_public_json(&verifying).into_bytes();
+    ssl_json.push(b'\n');
+    write_new(&ssl_path, 0o644, &ssl_json)?;
+
     Ok(KeyInfo {
         keyid: public.keyid,
         role,
@@ -262,7 +316,22 @@ pub fn keygen(out_dir: &Path, role: Role, name: &str) -> Result<KeyInfo> {
         algorithm: public.algorithm,
         private_path,
         public_path,
+        pem_path,
+        ssl_path,
     })
+}
+
+/// `public` as a SubjectPublicKeyInfo PEM (RFC 8410 `id-Ed25519`), the form OpenSSL and pyca/cryptography
+/// read. Encoded by the RustCrypto `pkcs8`/`spki` implementation behind ed25519-dalek's `pem` feature.
+pub fn public_pem(public: &VerifyingKey) -> Result<String> {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    public
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| AttestError::Encode {
+            what: "public key PEM",
+            detail: e.to_string(),
+        })
 }
 
 fn read_small(path: &Path) -> Result<Vec<u8>> {
@@ -326,16 +395,21 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey> {
     }
     let seed = decode_32(&file.seed).map_err(|_| invalid("seed: expected base64 of 32 bytes".into()))?;
     let key = PrivateKey::from_seed(&seed, file.role);
-    if key.keyid != file.keyid {
+    // Files written before the securesystemslib keyid carry the old form; both name the same key, and
+    // the loaded key signs with the new one.
+    if !keyid_matches(&file.keyid, &key.verifying_key()) {
         return Err(invalid(format!(
-            "keyid {} does not match the key (its public key hashes to {})",
-            file.keyid, key.keyid
+            "keyid {} does not match the key (its keyid is {}, or {} in the old raw-key form)",
+            file.keyid,
+            key.keyid,
+            legacy_keyid_of(&key.verifying_key())
         )));
     }
     Ok(key)
 }
 
-/// A public key with its role, checked: the keyid matches the key bytes.
+/// A public key with its role, checked: the keyid matches the key bytes. `keyid` is always the
+/// securesystemslib form ([`keyid_of`]), whichever form the file it came from used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     pub keyid: String,
@@ -344,20 +418,117 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
-    /// Checks a `(keyid, role, public_key)` triple as found in a `.pub.json` or a trust root entry.
-    pub(crate) fn parse(keyid: &str, role: Role, public_key: &str) -> std::result::Result<Self, String> {
-        let key = parse_public(public_key)?;
-        let actual = keyid_of(&key);
-        if actual != keyid {
-            return Err(format!(
-                "keyid {keyid} does not match public_key (which hashes to {actual})"
-            ));
-        }
-        Ok(Self {
-            keyid: actual,
+    /// A key with its keyid computed.
+    pub fn new(key: VerifyingKey, role: Role) -> Self {
+        Self {
+            keyid: keyid_of(&key),
             role,
             key,
-        })
+        }
+    }
+
+    /// Checks a `(keyid, role, public_key)` triple as found in a `.pub.json` or a trust root entry. The
+    /// keyid may be in either form ([`keyid_matches`]).
+    pub(crate) fn parse(keyid: &str, role: Role, public_key: &str) -> std::result::Result<Self, String> {
+        let key = parse_public(public_key)?;
+        if !keyid_matches(keyid, &key) {
+            return Err(format!(
+                "keyid {keyid} does not match public_key (whose keyid is {}, or {} in the old raw-key form)",
+                keyid_of(&key),
+                legacy_keyid_of(&key)
+            ));
+        }
+        Ok(Self::new(key, role))
+    }
+
+    /// Whether `keyid` names this key, in either form (a DSSE hint, a trace's `signed:<keyid>`).
+    pub fn matches(&self, keyid: &str) -> bool {
+        keyid_matches(keyid, &self.key)
+    }
+
+    /// The old raw-key keyid of this key, for messages.
+    pub fn legacy_keyid(&self) -> String {
+        legacy_keyid_of(&self.key)
+    }
+}
+
+/// Refuses weak (small-order) points, which no honest key is.
+fn strong(key: VerifyingKey) -> std::result::Result<VerifyingKey, String> {
+    if key.is_weak() {
+        return Err("a weak (small-order) ed25519 key".into());
+    }
+    Ok(key)
+}
+
+/// Parses a SubjectPublicKeyInfo PEM holding an ed25519 key (`<name>.pub.pem`).
+pub fn parse_public_pem(text: &str) -> std::result::Result<VerifyingKey, String> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let key = VerifyingKey::from_public_key_pem(text.trim())
+        .map_err(|e| format!("not an ed25519 SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`): {e}"))?;
+    strong(key)
+}
+
+/// The securesystemslib public-key dict (`<name>.pub.ssl.json`).
+#[derive(Deserialize)]
+struct SslKeyFile {
+    keytype: String,
+    scheme: String,
+    keyval: SslKeyVal,
+}
+
+#[derive(Deserialize)]
+struct SslKeyVal {
+    public: String,
+}
+
+/// Parses a securesystemslib public-key dict (`{"keytype","scheme","keyval":{"public":<hex>}}`, as
+/// `SSlibKey.to_dict()` writes it; other fields, such as a `keyid` some tools add, are ignored as
+/// securesystemslib ignores them when computing the keyid).
+pub fn parse_public_ssl(bytes: &[u8]) -> std::result::Result<VerifyingKey, String> {
+    let file: SslKeyFile =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a securesystemslib public key dict ({e})"))?;
+    if file.keytype != SSL_KEYTYPE || file.scheme != SSL_SCHEME {
+        return Err(format!(
+            "keytype {:?} / scheme {:?} is not supported (only {SSL_KEYTYPE}/{SSL_SCHEME})",
+            file.keytype, file.scheme
+        ));
+    }
+    let bytes = hex::decode(&file.keyval.public).map_err(|e| format!("keyval.public: not hex ({e})"))?;
+    let raw = <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("keyval.public: expected 32 bytes, found {}", bytes.len()))?;
+    let key = VerifyingKey::from_bytes(&raw).map_err(|e| format!("keyval.public: not an ed25519 point: {e}"))?;
+    strong(key)
+}
+
+/// The format of a public key or trust file, told from its content (never from its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicFileKind {
+    /// `-----BEGIN PUBLIC KEY-----` (no role).
+    Pem,
+    /// securesystemslib JSON (no role).
+    Ssl,
+    /// `<name>.pub.json` (carries its role).
+    Sealed,
+    /// `sealed-trust/v1` (carries a role per key).
+    TrustRoot,
+}
+
+/// Tells what kind of key file `bytes` is, or `None` if it is none of them.
+pub fn classify(bytes: &[u8]) -> Option<PublicFileKind> {
+    let text = std::str::from_utf8(bytes).ok()?.trim_start();
+    if text.starts_with("-----BEGIN") {
+        return Some(PublicFileKind::Pem);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = value.as_object()?;
+    if object.contains_key("format") {
+        Some(PublicFileKind::TrustRoot)
+    } else if object.contains_key("keytype") {
+        Some(PublicFileKind::Ssl)
+    } else if object.contains_key("public_key") {
+        Some(PublicFileKind::Sealed)
+    } else {
+        None
     }
 }
 

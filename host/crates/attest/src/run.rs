@@ -1,5 +1,7 @@
 //! Attesting a finished run: an in-toto statement built from the verified trace, signed as DSSE, written
-//! as `<run-id>.intoto.jsonl` (an in-toto bundle: one envelope per line) next to `<run-id>.jsonl`.
+//! as `<run-id>.jsonl.intoto.jsonl` (an in-toto bundle: one envelope per line, named for its artifact,
+//! the trace, as the bundle spec says; [`sealed_trace::bundle_file_name`]) next to `<run-id>.jsonl`.
+//! Runs recorded earlier have `<run-id>.intoto.jsonl`, which [`find_attestation`] still finds.
 //!
 //! The statement is derived, never assembled from the host's in-memory state: [`attest_run`] reads the
 //! trace file back, verifies its chain, and builds subjects and predicate from those bytes only. So the
@@ -118,10 +120,27 @@ pub fn run_id_of(trace_path: &Path) -> Result<String> {
     Ok(id.to_string())
 }
 
-/// `<run-id>.intoto.jsonl` in the trace's directory.
+/// `<run-id>.jsonl.intoto.jsonl` in the trace's directory: where a new bundle is written.
 pub fn attestation_path(trace_path: &Path) -> Result<PathBuf> {
     let id = run_id_of(trace_path)?;
-    Ok(trace_path.with_file_name(format!("{id}.intoto.jsonl")))
+    Ok(trace_path.with_file_name(sealed_trace::bundle_file_name(&format!("{id}.jsonl"))))
+}
+
+/// `<run-id>.intoto.jsonl`: where runs recorded before the bundle naming put it. Read only.
+pub fn legacy_attestation_path(trace_path: &Path) -> Result<PathBuf> {
+    let id = run_id_of(trace_path)?;
+    Ok(trace_path.with_file_name(sealed_trace::legacy_bundle_file_name(&id)))
+}
+
+/// The bundle to read for a trace: [`attestation_path`] if it exists, else the legacy name if that
+/// exists, else `None`. Never both: the new name wins, so an old file left beside a new one is unread.
+pub fn find_attestation(trace_path: &Path) -> Result<Option<PathBuf>> {
+    let new = attestation_path(trace_path)?;
+    if new.symlink_metadata().is_ok() {
+        return Ok(Some(new));
+    }
+    let old = legacy_attestation_path(trace_path)?;
+    Ok(old.symlink_metadata().is_ok().then_some(old))
 }
 
 /// The predicate for a verified trace.
@@ -232,7 +251,7 @@ pub fn attest_run(inputs: &RunAttestationInputs, key: &PrivateKey) -> Result<Env
     Ok(Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &statement.to_payload()?, key))
 }
 
-/// Writes `envelopes` as `<run-id>.intoto.jsonl` next to the trace, one compact JSON envelope per line.
+/// Writes `envelopes` as `<run-id>.jsonl.intoto.jsonl` next to the trace, one compact JSON envelope per line.
 /// Refuses to overwrite: evidence is written once.
 pub fn write_attestation(trace_path: &Path, envelopes: &[Envelope]) -> Result<PathBuf> {
     let path = attestation_path(trace_path)?;

@@ -158,7 +158,7 @@ pub fn verify_snapshot_signature_over(
     let verified = verify(&envelope, trust, Role::SnapshotSigner)?;
     // DSSE leaves the keyid hint unsigned, and `verify` tries every key when it misses; but `host seal`
     // always writes the right one, so a hint that names another key means the file was edited.
-    if verified.hint != verified.keyid {
+    if !verified.hint_names_signer {
         return Err(AttestError::SignatureInvalid {
             detail: format!(
                 "{}: the signature's keyid hint is {:?}, but key {} made it (the file was edited)",

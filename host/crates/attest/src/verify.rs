@@ -8,14 +8,22 @@
 //! Checks, in order (the `name` of each [`Check`]):
 //!
 //! 1. `trace-file`: the trace is readable and named `<run-id>.jsonl`.
-//! 2. `attestation-present`: `<run-id>.intoto.jsonl` exists in the same directory.
-//! 3. `attestation-signature`: every line is a DSSE envelope signed by a trusted **run-signer** key.
-//! 4. `attestation-keyid-hint`: each signature's keyid hint names the key that verified. DSSE treats
-//!    the hint as unauthenticated, and [`crate::dsse::verify`] tries every key when it misses; but
-//!    this project's signer always writes the right hint, so a wrong one means the file was edited.
+//! 2. `attestation-present`: the bundle `<run-id>.jsonl.intoto.jsonl` exists in the same directory (or,
+//!    for runs recorded before that name, `<run-id>.intoto.jsonl`).
+//! 3. `attestation-signature`: at least one line is a DSSE envelope signed by a trusted **run-signer**
+//!    key, and no line is one of ours edited: a signature naming a trusted key that does not verify, a
+//!    trusted key of the wrong role, or a malformed payload/signature fails. As the in-toto bundle spec
+//!    requires, lines that are not DSSE envelopes and envelopes from keys outside the trust root are
+//!    ignored (listed in the detail), and so are unknown fields in an envelope (DSSE).
+//! 4. `attestation-keyid-hint`: each signature's keyid hint names the key that verified (in either keyid
+//!    form). DSSE treats the hint as unauthenticated (and an absent one as empty, which passes), and
+//!    [`crate::dsse::verify`] tries every key when it misses; but this project's signer always writes
+//!    the right hint, so a wrong one means the file was edited.
 //! 5. `payload-type`: `application/vnd.in-toto+json`.
 //! 6. `statement-type`: `_type` is exactly `https://in-toto.io/Statement/v1`.
-//! 7. `predicate-type`: exactly one statement has predicateType `https://sealed.dev/execution/v1`.
+//! 7. `predicate-type`: exactly one statement has predicateType `https://sealed.dev/execution/v1` and a
+//!    subject named `<run-id>.jsonl`. Statements of other predicate types, and execution statements
+//!    about other artifacts, are ignored (bundle spec: unrecognised predicates and subjects).
 //! 8. `subject-trace-digest`: subject `<run-id>.jsonl` = sha256 of the trace bytes.
 //! 9. `trace-chain`: `sealed_trace::parse_and_verify` (line and field on failure).
 //! 10. `subject-chain-head`: subject `trace-chain-head` = the recomputed chain head.
@@ -30,8 +38,8 @@
 //! 15. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
 //! 16. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
 //!     of that workflow.
-//! 17. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>`, `snapshot.sig.json`
-//!     verifies against the trust root's snapshot-signer keys and was made by that key.
+//! 17. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>` (either keyid form),
+//!     `snapshot.sig.json` verifies against the trust root's snapshot-signer keys and was made by that key.
 //!
 //! With the auditor policy [`VerifyReport::require_signed_snapshot`] (`host verify
 //! --require-signed-snapshot`):
@@ -49,8 +57,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::dsse::{Envelope, VerifiedPayload, verify};
+use crate::error::AttestError;
 use crate::keys::Role;
-use crate::run::{CHAIN_HEAD_SUBJECT, execution_predicate, execution_subjects, run_id_of};
+use crate::run::{
+    CHAIN_HEAD_SUBJECT, attestation_path, execution_predicate, execution_subjects, find_attestation, run_id_of,
+};
 use crate::snapshot_sig::{SIGNATURE_FILE, read_capped, verify_snapshot_signature};
 use crate::statement::{EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, Statement};
 use crate::trust::TrustRoot;
@@ -152,6 +163,9 @@ fn quote(v: &Value) -> String {
     }
 }
 
+/// A parsed statement: (bundle line, signing keyid, statement).
+type LineStatement = (usize, String, Statement);
+
 /// A statement from one bundle line, with where it came from.
 struct Line {
     n: usize,
@@ -184,24 +198,32 @@ pub fn verify_run_observed(
     }
     let trace_bytes = trace_bytes.ok();
 
-    // 2. The attestation next to it.
-    let att_path = run_id
+    // 2. The attestation next to it: the bundle name, or the one runs used before it.
+    let att_path = match run_id.as_ref().map(|_| find_attestation(trace_path)) {
+        Some(Ok(found)) => Some(found),
+        _ => None,
+    };
+    let ap = att_path
         .as_ref()
-        .map(|id| trace_path.with_file_name(format!("{id}.intoto.jsonl")));
-    let ap = att_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        .and_then(|p| p.as_ref())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let att_bytes = match &att_path {
         None => {
             c.skip("attestation-present", "the run id is unknown (see trace-file)");
             None
         }
-        Some(p) if !p.exists() => {
+        Some(None) => {
+            let expected = attestation_path(trace_path)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             c.fail(
                 "attestation-present",
-                format!("ATTESTATION_MISSING: {ap} does not exist"),
+                format!("ATTESTATION_MISSING: {expected} does not exist (nor the older <run-id>.intoto.jsonl)"),
             );
             None
         }
-        Some(p) => match read_capped(p, MAX_ATTESTATION_BYTES) {
+        Some(Some(p)) => match read_capped(p, MAX_ATTESTATION_BYTES) {
             Ok(bytes) => {
                 c.pass("attestation-present", ap.clone());
                 Some(bytes)
@@ -213,8 +235,13 @@ pub fn verify_run_observed(
         },
     };
 
-    // 3. Every line's envelope and signature.
+    // 3. Every line's envelope and signature. The bundle spec says consumers MUST ignore lines they do
+    // not recognise and attestations by keys they do not know; such lines are listed, not failed. What
+    // can only come from editing our own lines is refused: a signature that names a trusted key but
+    // does not verify (payload, payloadType or sig changed), a trusted key of the wrong role, a
+    // malformed payload or signature.
     let mut lines: Vec<Line> = Vec::new();
+    let mut ignored: Vec<String> = Vec::new();
     match &att_bytes {
         None => c.skip("attestation-signature", "no attestation to read"),
         Some(bytes) => {
@@ -234,20 +261,34 @@ pub fn verify_run_observed(
             for (i, raw) in raw_lines.into_iter().enumerate() {
                 let n = i + 1;
                 if raw.is_empty() {
-                    problems.push(format!("{ap} line {n}: empty line"));
+                    ignored.push(format!("line {n}: empty"));
                     continue;
                 }
-                match Envelope::parse(raw).and_then(|e| verify(&e, trust, Role::RunSigner)) {
+                let envelope = match Envelope::parse(raw) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        ignored.push(format!("line {n}: not a DSSE envelope ({e})"));
+                        continue;
+                    }
+                };
+                match verify(&envelope, trust, Role::RunSigner) {
                     Ok(verified) => lines.push(Line { n, verified }),
+                    Err(e @ AttestError::UntrustedKey { .. }) => {
+                        ignored.push(format!("line {n}: {}: {e}", e.code()));
+                    }
                     Err(e) => problems.push(format!("{ap} line {n}: {}: {e}", e.code())),
                 }
             }
-            let signers: Vec<String> = lines
+            let mut signers: Vec<String> = lines
                 .iter()
                 .map(|l| format!("line {}: trusted run-signer {}", l.n, l.verified.keyid))
                 .collect();
             if problems.is_empty() && lines.is_empty() {
-                problems.push(format!("{ap}: no envelopes"));
+                // Nothing verified: what was ignored is the reason, so it is the failure.
+                problems.push(format!("{ap}: no envelope signed by a trusted run-signer key"));
+                problems.extend(ignored.iter().map(|i| format!("{ap} {i}")));
+            } else if !ignored.is_empty() {
+                signers.push(format!("ignored {}", ignored.join("; ")));
             }
             c.all("attestation-signature", problems, signers.join("; "));
         }
@@ -259,7 +300,7 @@ pub fn verify_run_observed(
     } else {
         let problems = lines
             .iter()
-            .filter(|l| !l.verified.hint.is_empty() && l.verified.hint != l.verified.keyid)
+            .filter(|l| !l.verified.hint.is_empty() && !l.verified.hint_names_signer)
             .map(|l| {
                 format!(
                     "{ap} line {}: signatures[].keyid is {:?} but the signature was made by {} \
@@ -276,7 +317,7 @@ pub fn verify_run_observed(
     }
 
     // 5-7. Types. Only the verified payload bytes are parsed from here on.
-    let mut statements: Vec<(usize, String, Statement)> = Vec::new();
+    let mut statements: Vec<LineStatement> = Vec::new();
     if lines.is_empty() {
         c.skip("payload-type", "no verified envelope");
         c.skip("statement-type", "no verified envelope");
@@ -304,13 +345,33 @@ pub fn verify_run_observed(
         c.all("payload-type", type_problems, IN_TOTO_PAYLOAD_TYPE);
         c.all("statement-type", stmt_problems, STATEMENT_TYPE);
     }
-    let execution: Vec<&(usize, String, Statement)> = statements
+    // An execution statement about another artifact (no subject named for this trace) is not for this
+    // trace: ignored, as the bundle spec says of unrecognised subjects. One that names this trace is
+    // checked in full below, so it cannot disagree unnoticed.
+    let trace_subject = run_id.as_ref().map(|id| format!("{id}.jsonl"));
+    let (execution, elsewhere): (Vec<&LineStatement>, Vec<&LineStatement>) = statements
         .iter()
         .filter(|(_, _, s)| s.predicate_type == EXECUTION_PREDICATE)
-        .collect();
+        .partition(|(_, _, s)| {
+            trace_subject
+                .as_deref()
+                .is_none_or(|name| s.subjects_named(name).next().is_some())
+        });
+    let elsewhere_note = if elsewhere.is_empty() {
+        String::new()
+    } else {
+        let ns: Vec<usize> = elsewhere.iter().map(|(n, _, _)| *n).collect();
+        format!(
+            "; ignored line(s) {ns:?}: execution statements about other artifacts (no subject {:?})",
+            trace_subject.as_deref().unwrap_or_default()
+        )
+    };
     let stmt = match execution.as_slice() {
         [one] => {
-            c.pass("predicate-type", format!("{EXECUTION_PREDICATE} (line {})", one.0));
+            c.pass(
+                "predicate-type",
+                format!("{EXECUTION_PREDICATE} (line {}){elsewhere_note}", one.0),
+            );
             Some(*one)
         }
         [] if lines.is_empty() => None,
@@ -321,7 +382,11 @@ pub fn verify_run_observed(
                 .collect();
             c.fail(
                 "predicate-type",
-                format!("{ap}: no statement has predicateType {EXECUTION_PREDICATE:?} (found {found:?})"),
+                format!(
+                    "{ap}: no statement has predicateType {EXECUTION_PREDICATE:?} and a subject {:?} (found \
+                     {found:?}){elsewhere_note}",
+                    trace_subject.as_deref().unwrap_or_default()
+                ),
             );
             None
         }
@@ -329,7 +394,7 @@ pub fn verify_run_observed(
             let ns: Vec<usize> = many.iter().map(|(n, _, _)| *n).collect();
             c.fail(
                 "predicate-type",
-                format!("{ap}: lines {ns:?} each carry an execution statement; expected exactly one"),
+                format!("{ap}: lines {ns:?} each carry an execution statement for this trace; expected exactly one"),
             );
             None
         }
@@ -625,8 +690,9 @@ fn check_snapshot(
             "snapshot-signature",
             format!("the trace records snapshot trust {claimed:?}; no signature claimed"),
         ),
+        // Traces written before the securesystemslib keyid name the key in the old form: either names it.
         Some(keyid) => match verify_snapshot_signature(dir, trust) {
-            Ok(st) if st.keyid == keyid => c.pass(
+            Ok(st) if trust.get(keyid).is_some_and(|k| k.keyid == st.keyid) => c.pass(
                 "snapshot-signature",
                 format!("signed by trusted snapshot-signer {keyid}"),
             ),

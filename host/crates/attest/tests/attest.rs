@@ -302,9 +302,34 @@ fn a_tampered_payload_type_or_signature_is_rejected() {
         "ENVELOPE_INVALID"
     );
 
-    // Unknown envelope fields are refused rather than ignored.
-    let e = Envelope::parse(br#"{"payload":"","payloadType":"t","signatures":[],"extra":1}"#).unwrap_err();
+    // A renamed required field is still refused (as missing).
+    let e = Envelope::parse(br#"{"payload":"","payloadTypo":"t","signatures":[]}"#).unwrap_err();
     assert_eq!(e.code(), "ENVELOPE_INVALID");
+}
+
+/// DSSE envelope.md: "Consumers MUST ignore unrecognized fields", on the envelope and on a signature.
+/// Only `payload`, `payloadType` and `sig` are verified, so an extra field cannot change the outcome.
+#[test]
+fn unknown_envelope_and_signature_fields_are_ignored() {
+    let k = keys();
+    let env = Envelope::sign("t", b"pay 100", &k.run);
+    let mut v: Value = serde_json::from_slice(&env.to_json().unwrap()).unwrap();
+    v["extra"] = json!({"note": "added by some other tool"});
+    v["signatures"][0]["extension"] = json!({"kind": "x", "ext": {}});
+    let parsed = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let verified = dsse::verify(&parsed, &k.trust, Role::RunSigner).unwrap();
+    assert_eq!(verified.payload, b"pay 100");
+
+    // An absent keyid is the same as an empty one (DSSE): still verified, by trying the trusted keys.
+    v["signatures"][0].as_object_mut().unwrap().remove("keyid");
+    let parsed = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(parsed.signatures[0].keyid, "");
+    assert!(dsse::verify(&parsed, &k.trust, Role::RunSigner).is_ok());
+
+    // An extra field does not rescue an altered payload.
+    v["payload"] = json!(b64(b"pay 900"));
+    let parsed = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert!(dsse::verify(&parsed, &k.trust, Role::RunSigner).is_err());
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -341,7 +366,7 @@ fn keygen_writes_0600_refuses_to_overwrite_and_never_shows_the_seed() {
     );
     assert!(!dir.path().join("other.key").exists());
 
-    // The private file round-trips, its Debug hides the seed, and the keyid is sha256(public key).
+    // The private file round-trips, its Debug hides the seed, and the keyid is the securesystemslib one.
     let key = load_private_key(&info.private_path).unwrap();
     assert_eq!(key.keyid(), info.keyid);
     assert_eq!(keyid_of(&key.verifying_key()), info.keyid);
@@ -506,9 +531,10 @@ const ALL_CHECKS: [&str; 17] = [
 #[test]
 fn an_attested_run_verifies_with_every_check_passing() {
     let run = attested_run();
+    // The in-toto bundle name for the trace artifact `<run-id>.jsonl`.
     assert_eq!(
         run.attestation,
-        run.trace.with_file_name(format!("{RUN_ID}.intoto.jsonl"))
+        run.trace.with_file_name(format!("{RUN_ID}.jsonl.intoto.jsonl"))
     );
     let report = verify_run(&run.trace, &run.keys.trust, Some(&run.snapshot));
     assert!(report.ok, "{report:#?}");
@@ -611,7 +637,7 @@ fn a_missing_attestation_is_reported_and_the_chain_still_checked() {
     assert!(!report.ok);
     let c = failed(&report, "attestation-present");
     assert!(
-        c.detail.contains("ATTESTATION_MISSING") && c.detail.contains("r-attest.intoto.jsonl"),
+        c.detail.contains("ATTESTATION_MISSING") && c.detail.contains("r-attest.jsonl.intoto.jsonl"),
         "{c:?}"
     );
     assert!(report.check("trace-chain").unwrap().ok);
@@ -832,11 +858,23 @@ fn every_single_byte_flip_of_the_attestation_fails_verification() {
     let trust = run_trust(&run);
     let original = std::fs::read(&run.attestation).unwrap();
     let ap = run.attestation.display().to_string();
+    // The one exception: the name of the optional, unsigned `keyid` field. Flipping a bit there turns it
+    // into an unknown field (ignored, DSSE) and leaves the hint unset (treated as empty, DSSE), so the
+    // envelope still verifies; nothing signed changed. Checked to verify, not skipped.
+    let key_name = original
+        .windows(7)
+        .position(|w| w == b"\"keyid\"")
+        .map(|p| p + 1..p + 6)
+        .unwrap();
     for i in positions(original.len()) {
         let mut t = original.clone();
         t[i] ^= 0x01;
         std::fs::write(&run.attestation, &t).unwrap();
         let report = verify_run(&run.trace, &trust, None);
+        if key_name.contains(&i) {
+            assert!(report.ok, "flip at byte {i} of the keyid field name: {report:#?}");
+            continue;
+        }
         assert!(!report.ok, "flip at attestation byte {i} went unnoticed");
         let first = report.failures().next().unwrap();
         assert!(first.detail.contains(&ap), "byte {i}: {first:?}");
@@ -898,7 +936,8 @@ fn an_appended_envelope_must_also_verify_and_only_one_execution_statement_counts
     std::fs::write(&run.attestation, &bytes).unwrap();
     assert!(verify_run(&run.trace, &run.keys.trust, None).ok);
 
-    // A line from an untrusted key fails the whole bundle, naming the line.
+    // A line from a key outside the trust root is ignored (bundle spec: "Consumers MUST ignore
+    // attestations with unrecognized keys"), and named in the detail.
     let stranger = PrivateKey::from_seed(&[9u8; 32], Role::RunSigner);
     let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &other.to_payload().unwrap(), &stranger);
     let mut bytes = original.clone();
@@ -906,10 +945,22 @@ fn an_appended_envelope_must_also_verify_and_only_one_execution_statement_counts
     bytes.push(b'\n');
     std::fs::write(&run.attestation, &bytes).unwrap();
     let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    let sig = report.check("attestation-signature").unwrap();
+    assert!(sig.detail.contains("ignored line 2: UNTRUSTED_KEY"), "{sig:?}");
+
+    // ... but a line naming the trusted key whose signature fails (an edited envelope) is refused.
+    let mut edited: Value = serde_json::from_slice(&env.to_json().unwrap()).unwrap();
+    edited["signatures"][0]["keyid"] = json!(run.keys.run.keyid());
+    let mut bytes = original.clone();
+    bytes.extend_from_slice(&serde_json::to_vec(&edited).unwrap());
+    bytes.push(b'\n');
+    std::fs::write(&run.attestation, &bytes).unwrap();
+    let report = verify_run(&run.trace, &run.keys.trust, None);
     assert!(
         failed(&report, "attestation-signature")
             .detail
-            .contains("line 2: UNTRUSTED_KEY"),
+            .contains("line 2: SIGNATURE_INVALID"),
         "{report:#?}"
     );
 
@@ -920,6 +971,305 @@ fn an_appended_envelope_must_also_verify_and_only_one_execution_statement_counts
     let report = verify_run(&run.trace, &run.keys.trust, None);
     assert!(
         failed(&report, "predicate-type").detail.contains("[1, 2]"),
+        "{report:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Standard-tool conventions: securesystemslib keyids, PEM / securesystemslib key files, bundle naming,
+// and what a bundle consumer must ignore.
+
+/// The worked example in the README, computed independently with securesystemslib 1.6.0
+/// (`SSlibKey.from_crypto(Ed25519PrivateKey.from_private_bytes(bytes([7]*32)).public_key()).keyid`).
+#[test]
+fn the_keyid_is_securesystemslibs_default_keyid() {
+    let key = PrivateKey::from_seed(&[7u8; 32], Role::RunSigner);
+    let public = key.verifying_key();
+    assert_eq!(
+        ssl_public_json(&public),
+        r#"{"keytype":"ed25519","keyval":{"public":"ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"},"scheme":"ed25519"}"#
+    );
+    assert_eq!(
+        key.keyid(),
+        "bfe1a83869e5bf574e3ff3acbb83f840de84a990d10059f3096f0bf4f2b90c10"
+    );
+    assert_eq!(keyid_of(&public), sha256_hex(ssl_public_json(&public).as_bytes()));
+    // The old form: sha256 of the raw key. Still matches, never produced.
+    assert_eq!(
+        legacy_keyid_of(&public),
+        "fe812c12f3ab4ce6ac5db69ac352f906cb1b11ef43fb33e252ef7ff552263889"
+    );
+    assert!(keyid_matches(&legacy_keyid_of(&public), &public));
+    assert!(!keyid_matches(&"fe".repeat(32), &public));
+    // New signatures carry the new keyid.
+    assert_eq!(Envelope::sign("t", b"x", &key).signatures[0].keyid, key.keyid());
+}
+
+/// Rewrites the `keyid` of a JSON key file to `keyid`.
+fn set_keyid(path: &Path, keyid: &str) {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["keyid"] = json!(keyid);
+    std::fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn key_files_and_trust_roots_with_the_old_keyid_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = keygen(dir.path(), Role::RunSigner, "old").unwrap();
+    let key = load_private_key(&info.private_path).unwrap();
+    let legacy = legacy_keyid_of(&key.verifying_key());
+    set_keyid(&info.private_path, &legacy);
+    set_keyid(&info.public_path, &legacy);
+    // Loaded under the old keyid, used under the new one.
+    assert_eq!(load_private_key(&info.private_path).unwrap().keyid(), info.keyid);
+    let public = load_public_key(&info.public_path).unwrap();
+    assert_eq!(public.keyid, info.keyid);
+
+    let root = TrustRoot::from_keys(vec![PublicKey {
+        keyid: legacy.clone(),
+        ..public
+    }])
+    .unwrap();
+    let mut v: Value = serde_json::from_slice(&root.to_json().unwrap()).unwrap();
+    v["keys"][0]["keyid"] = json!(legacy);
+    let root = TrustRoot::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(root.get(&legacy).unwrap().keyid, info.keyid);
+    assert_eq!(root.get(&info.keyid).unwrap().keyid, info.keyid);
+
+    // A keyid that is neither form is still refused, naming both.
+    set_keyid(&info.public_path, &"ab".repeat(32));
+    let e = load_public_key(&info.public_path).unwrap_err();
+    assert!(
+        e.to_string().contains(&info.keyid) && e.to_string().contains(&legacy),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bundle_whose_hint_is_the_old_keyid_still_verifies() {
+    let run = attested_run();
+    let legacy = legacy_keyid_of(&run.keys.run.verifying_key());
+    let text = std::fs::read_to_string(&run.attestation).unwrap();
+    assert!(text.contains(run.keys.run.keyid()));
+    std::fs::write(&run.attestation, text.replace(run.keys.run.keyid(), &legacy)).unwrap();
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.signer.as_deref(), Some(run.keys.run.keyid()));
+}
+
+#[test]
+fn a_trace_recording_the_snapshot_signer_by_its_old_keyid_still_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = keys();
+    let (dir, digest, comp) = write_snapshot(tmp.path(), "signed-old");
+    sign_snapshot(&dir, &k.snap).unwrap();
+    let legacy = legacy_keyid_of(&k.snap.verifying_key());
+    let s = write_trace(
+        &tmp.path().join("t"),
+        "r-old",
+        &digest,
+        &comp,
+        &format!("signed:{legacy}"),
+    );
+    attest_run_to_file(&RunAttestationInputs::from_summary(&s), &k.run).unwrap();
+    let report = verify_run(&s.path, &k.trust, Some(&dir));
+    assert!(report.ok, "{report:#?}");
+}
+
+#[test]
+fn keygen_writes_pem_and_securesystemslib_public_keys_that_trust_arguments_read_with_a_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = keygen(dir.path(), Role::SnapshotSigner, "s").unwrap();
+    assert_eq!(info.pem_path, dir.path().join("s.pub.pem"));
+    assert_eq!(info.ssl_path, dir.path().join("s.pub.ssl.json"));
+    let pem = std::fs::read_to_string(&info.pem_path).unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+    // The keyid is the sha256 of the securesystemslib file's canonical content (the file minus its newline).
+    let ssl = std::fs::read(&info.ssl_path).unwrap();
+    assert_eq!(sha256_hex(ssl.strip_suffix(b"\n").unwrap()), info.keyid);
+
+    let key = load_private_key(&info.private_path).unwrap();
+    for file in [&info.pem_path, &info.ssl_path] {
+        let arg = PathBuf::from(format!("snapshot-signer={}", file.display()));
+        let keys = load_trust_arg(&arg).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].keyid, info.keyid);
+        assert_eq!(keys[0].role, Role::SnapshotSigner);
+        assert_eq!(keys[0].key, key.verifying_key());
+
+        // No role: refused, saying how to give one.
+        let e = load_trust_arg(file).unwrap_err();
+        assert_eq!(e.code(), "TRUST_ROOT_INVALID");
+        assert!(e.to_string().contains("--trust run-signer="), "{e}");
+    }
+
+    // The sealed public file carries its role: an agreeing prefix is fine, a conflicting one refused.
+    let ok = PathBuf::from(format!("snapshot-signer={}", info.public_path.display()));
+    assert_eq!(load_trust_arg(&ok).unwrap()[0].role, Role::SnapshotSigner);
+    let bad = PathBuf::from(format!("run-signer={}", info.public_path.display()));
+    let e = load_trust_arg(&bad).unwrap_err();
+    assert!(e.to_string().contains("snapshot-signer key"), "{e}");
+
+    // A trust root names a role per key: a prefix is ambiguous and refused.
+    let root = dir.path().join("trust.json");
+    std::fs::write(
+        &root,
+        TrustRoot::from_public_files(&[&info.public_path])
+            .unwrap()
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(load_trust_arg(&root).unwrap().len(), 1);
+    let e = load_trust_arg(&PathBuf::from(format!("run-signer={}", root.display()))).unwrap_err();
+    assert!(e.to_string().contains("drop the `run-signer=` prefix"), "{e}");
+
+    // The same key twice (PEM and .pub.json) is refused, as any duplicate.
+    let e = TrustRoot::from_args(&[
+        PathBuf::from(format!("snapshot-signer={}", info.pem_path.display())),
+        info.public_path.clone(),
+    ])
+    .unwrap_err();
+    assert!(e.to_string().contains("more than once"), "{e}");
+
+    // Something else entirely: named.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, b"{\"hello\": 1}").unwrap();
+    assert!(load_trust_arg(&junk).unwrap_err().to_string().contains(".pub.pem"));
+    // A PEM of another key type is refused as a key error.
+    let p256 = dir.path().join("p256.pem");
+    std::fs::write(
+        &p256,
+        "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEVs/o5+uQbTjL3chynL4wXgUg2R9\nq9UU8I5mEovUf86QZ7kOBIjJwqnzD1omageEHWwHdBO6B+dFabmdT9POxg==\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let e = load_trust_arg(&PathBuf::from(format!("run-signer={}", p256.display()))).unwrap_err();
+    assert_eq!(e.code(), "KEY_INVALID", "{e}");
+}
+
+#[test]
+fn a_run_recorded_under_the_old_bundle_name_still_verifies() {
+    let run = attested_run();
+    let legacy = legacy_attestation_path(&run.trace).unwrap();
+    assert_eq!(legacy, run.trace.with_file_name(format!("{RUN_ID}.intoto.jsonl")));
+    std::fs::rename(&run.attestation, &legacy).unwrap();
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    assert!(
+        report
+            .check("attestation-present")
+            .unwrap()
+            .detail
+            .ends_with("r-attest.intoto.jsonl")
+    );
+
+    // When both exist the new name is read: a broken old file beside a good new one does not matter.
+    std::fs::copy(&legacy, &run.attestation).unwrap();
+    std::fs::write(&legacy, b"garbage\n").unwrap();
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(find_attestation(&run.trace).unwrap(), Some(run.attestation.clone()));
+}
+
+/// Appends `lines` to the run's bundle.
+fn append(run: &Run, original: &[u8], lines: &[Vec<u8>]) {
+    let mut bytes = original.to_vec();
+    for l in lines {
+        bytes.extend_from_slice(l);
+        bytes.push(b'\n');
+    }
+    std::fs::write(&run.attestation, &bytes).unwrap();
+}
+
+#[test]
+fn bundle_lines_that_are_not_for_this_trace_are_ignored() {
+    let run = attested_run();
+    let original = std::fs::read(&run.attestation).unwrap();
+
+    // An execution statement by the trusted key about another trace: not for this one, ignored.
+    let mut other = statement_of(&run);
+    other.subject[0].name = "r-other.jsonl".into();
+    other.predicate["run_id"] = json!("r-other");
+    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &other.to_payload().unwrap(), &run.keys.run);
+    append(&run, &original, &[env.to_json().unwrap()]);
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    let pt = report.check("predicate-type").unwrap();
+    assert!(pt.detail.contains("ignored line(s) [2]"), "{pt:?}");
+
+    // Lines that are not DSSE envelopes at all (some other tool's JSON, a blank line): ignored.
+    append(
+        &run,
+        &original,
+        &[b"{\"mediaType\":\"something/else\"}".to_vec(), Vec::new()],
+    );
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(report.ok, "{report:#?}");
+    let sig = report.check("attestation-signature").unwrap();
+    assert!(sig.detail.contains("ignored line 2: not a DSSE envelope"), "{sig:?}");
+
+    // Our own envelope with unknown fields added by another tool: still verifies.
+    let mut v: Value = serde_json::from_slice(original.strip_suffix(b"\n").unwrap()).unwrap();
+    v["x-annotations"] = json!({"by": "archiver"});
+    v["signatures"][0]["x-cert"] = json!("none");
+    std::fs::write(
+        &run.attestation,
+        [serde_json::to_vec(&v).unwrap(), b"\n".to_vec()].concat(),
+    )
+    .unwrap();
+    assert!(verify_run(&run.trace, &run.keys.trust, None).ok);
+
+    // Only other artifacts' statements: nothing is for this trace, refused with what was ignored.
+    std::fs::write(&run.attestation, [env.to_json().unwrap(), b"\n".to_vec()].concat()).unwrap();
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    let d = &failed(&report, "predicate-type").detail;
+    assert!(
+        d.contains("subject \"r-attest.jsonl\"") && d.contains("ignored line(s) [1]"),
+        "{d}"
+    );
+}
+
+#[test]
+fn what_changes_the_signed_content_is_still_refused_next_to_ignored_lines() {
+    let run = attested_run();
+    let original = std::fs::read(&run.attestation).unwrap();
+    let ignorable = b"{\"not\":\"an envelope\"}".to_vec();
+    let ours: Value = serde_json::from_slice(original.strip_suffix(b"\n").unwrap()).unwrap();
+
+    // A changed payload or payloadType under our keyid: the signature fails, the bundle is refused.
+    let mut payload = ours.clone();
+    let mut statement = statement_of(&run);
+    statement.predicate["status"] = json!("REGISTERED");
+    payload["payload"] = json!(b64(&statement.to_payload().unwrap()));
+    let mut payload_type = ours.clone();
+    payload_type["payloadType"] = json!("application/json");
+    for edited in [payload, payload_type] {
+        std::fs::write(
+            &run.attestation,
+            [
+                ignorable.clone(),
+                b"\n".to_vec(),
+                serde_json::to_vec(&edited).unwrap(),
+                b"\n".to_vec(),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        let report = verify_run(&run.trace, &run.keys.trust, None);
+        assert!(
+            failed(&report, "attestation-signature")
+                .detail
+                .contains("line 2: SIGNATURE_INVALID"),
+            "{report:#?}"
+        );
+    }
+
+    // A second, disagreeing statement for this trace by the trusted key: ambiguous, refused.
+    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &statement.to_payload().unwrap(), &run.keys.run);
+    append(&run, &original, &[ignorable, env.to_json().unwrap()]);
+    let report = verify_run(&run.trace, &run.keys.trust, None);
+    assert!(
+        failed(&report, "predicate-type").detail.contains("[1, 3]"),
         "{report:#?}"
     );
 }

@@ -47,6 +47,19 @@ impl TraceError {
     }
 }
 
+/// The file name of the in-toto bundle for the artifact file `artifact`: `<artifact>.intoto.jsonl`
+/// (in-toto attestation spec, `bundle.md`: "A bundle of attestations relevant for `<filename>` SHOULD be
+/// named `<filename>.intoto.jsonl`"). A run's artifact is its trace, so `r1.jsonl` gets
+/// `r1.jsonl.intoto.jsonl`. Every place that names a bundle goes through this function.
+pub fn bundle_file_name(artifact: &str) -> String {
+    format!("{artifact}.intoto.jsonl")
+}
+
+/// The bundle name used before [`bundle_file_name`]: `<run-id>.intoto.jsonl`. Read only.
+pub fn legacy_bundle_file_name(run_id: &str) -> String {
+    format!("{run_id}.intoto.jsonl")
+}
+
 /// The files of one run: `<dir>/<run-id>/<run-id>.jsonl` and its siblings.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
@@ -70,8 +83,14 @@ impl RunFiles {
     pub fn timing(&self) -> PathBuf {
         self.file("timing.json")
     }
+    /// The run's in-toto bundle, `<run-id>.jsonl.intoto.jsonl` ([`bundle_file_name`] of the trace).
     pub fn attestation(&self) -> PathBuf {
-        self.file("intoto.jsonl")
+        self.dir.join(bundle_file_name(&format!("{}.jsonl", self.run_id)))
+    }
+    /// Where runs recorded before the in-toto bundle naming put the bundle, `<run-id>.intoto.jsonl`: still
+    /// read when [`Self::attestation`] is absent, never written.
+    pub fn legacy_attestation(&self) -> PathBuf {
+        self.dir.join(legacy_bundle_file_name(&self.run_id))
     }
     pub fn summary(&self) -> PathBuf {
         self.file("md")
