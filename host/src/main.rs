@@ -3,6 +3,32 @@
 //! This file holds the command line itself (`Cli`, `Command`) and the dispatch; each command's flags and
 //! code are in its own module under `cli/`.
 
+/// `println!` for a closed standard output: `host run --json | head` closes the pipe, and `println!` would
+/// panic on EPIPE (exit 101). The reader chose to stop reading; the command still finishes (a run still
+/// commits and records) and exits with its own code. Other write errors are reported on stderr.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("host: cannot write to standard output: {e}");
+            }
+        }
+    }};
+}
+
+/// [`outln!`] without the newline.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("host: cannot write to standard output: {e}");
+            }
+        }
+    }};
+}
+
 mod cli;
 
 use std::process::ExitCode;
@@ -94,7 +120,7 @@ fn main() -> ExitCode {
         Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
             let message = e.render().to_string();
             let first = message.lines().next().unwrap_or_default().trim_start_matches("error: ");
-            println!(
+            outln!(
                 "{}",
                 Envelope::failure(
                     serde_json::Value::Null,
@@ -114,7 +140,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if json_mode {
-                println!(
+                outln!(
                     "{}",
                     Envelope::failure(serde_json::Value::Null, "CLI", format!("{e:#}"), None).to_json_line()
                 );

@@ -684,3 +684,114 @@ fn cache_cold_and_warm_runs_leave_identical_traces() {
     assert!(env["error"]["message"].as_str().unwrap().contains(p(&cache)), "{env}");
     assert!(!data.join("traces").exists(), "a refused run left a trace");
 }
+
+/// `host run --json | head -c0`: the reader closes standard output before the host writes. The host used
+/// to panic on EPIPE (exit 101); the run must finish, commit and exit with its own code, quietly.
+#[test]
+fn a_closed_standard_output_is_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = root().join("snapshots/register-actor");
+    for json in [true, false] {
+        let mut args = vec![];
+        if json {
+            args.push("--json".to_string());
+        }
+        let run_id = format!("epipe-{json}");
+        args.extend(
+            [
+                "run",
+                "--snapshot",
+                p(&dir.join("sealed")),
+                "--wf",
+                "register_actor",
+                "--payload",
+                p(&dir.join("payloads/valid.json")),
+                "--data-root",
+                p(data.path()),
+                "--run-id",
+                &run_id,
+                "--trust",
+                p(&root().join("snapshots/trust.json")),
+            ]
+            .map(String::from),
+        );
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // First run registers, the second finds the actor: both are successful endings (exit 0).
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            data.path()
+                .join("traces")
+                .join(&run_id)
+                .join(format!("{run_id}.jsonl"))
+                .is_file(),
+            "the run still recorded its trace"
+        );
+    }
+}
+
+/// A component's error message that clears the screen and forges a status line reaches the terminal
+/// escaped: no ESC or carriage return from the guest is printed raw.
+#[test]
+fn guest_text_is_escaped_on_the_terminal() {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(root().join("target/components/index.json")).unwrap()).unwrap();
+    let c = &index["hostile-strings"];
+    let source = serde_json::json!({
+        "format": "sealed-source/v1",
+        "name": "ansi",
+        "components": { "hostile-strings": {
+            "wasm": c["file"], "sha256": c["sha256"], "world": "side-effect", "outcomes": ["SUCCESS"] } },
+        "workflows": { "probe": {
+            "entry": "probe",
+            "admission": { "type": "object" },
+            "max_nodes_visited": 5,
+            "nodes": {
+                "probe": { "kind": "CS", "component": "hostile-strings",
+                           "grants": [{ "interface": "registry", "label": "actors", "ops": ["exists"] }],
+                           "inputs": { "attack": { "const": "ansi" } }, "next": { "SUCCESS": "done" } },
+                "done": { "kind": "terminal", "status": "DONE", "ok": true }
+            } } }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("source.json");
+    std::fs::write(&src, serde_json::to_vec(&source).unwrap()).unwrap();
+    let sealed = dir.path().join("sealed");
+    let o = host(&["--json", "seal", p(&src), "--out", p(&sealed)]);
+    assert_eq!(envelope(&o)["ok"], true, "{o:?}");
+    let payload = dir.path().join("p.json");
+    std::fs::write(&payload, b"{}").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args([
+            "run",
+            "--snapshot",
+            p(&sealed),
+            "--wf",
+            "probe",
+            "--payload",
+            p(&payload),
+        ])
+        .args([
+            "--data-root",
+            p(&dir.path().join("data")),
+            "--insecure-allow-unsigned-snapshot",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(4), "{text}");
+    assert!(text.contains("NODE_INTERNAL"), "{text}");
+    assert!(text.contains("\\u{1b}[2J"), "the escape is shown, escaped: {text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("committed: no"), "{text}");
+}

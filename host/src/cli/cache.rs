@@ -83,9 +83,9 @@ pub fn execute(args: CacheCmdArgs, json_mode: bool) -> anyhow::Result<u8> {
             };
             if json_mode {
                 let data = json!({"dir": dir, "listing": listing});
-                println!("{}", Envelope::success(data).to_json_line());
+                outln!("{}", Envelope::success(data).to_json_line());
             } else {
-                println!(
+                outln!(
                     "cache {}: {} entries ({} valid, {} invalid), {} bytes",
                     dir.display(),
                     listing.entries,
@@ -98,7 +98,7 @@ pub fn execute(args: CacheCmdArgs, json_mode: bool) -> anyhow::Result<u8> {
                         None => "ok".to_string(),
                         Some(p) => format!("INVALID: {p}"),
                     };
-                    println!("  {}  {:>10} bytes  {state}", e.file, e.bytes);
+                    outln!("  {}  {:>10} bytes  {state}", e.file, e.bytes);
                 }
             }
             Ok(0)
@@ -112,12 +112,12 @@ pub fn execute(args: CacheCmdArgs, json_mode: bool) -> anyhow::Result<u8> {
             match removed {
                 Ok(n) => {
                     if json_mode {
-                        println!(
+                        outln!(
                             "{}",
                             Envelope::success(json!({"dir": dir, "removed": n})).to_json_line()
                         );
                     } else {
-                        println!("cache {}: removed {n} file(s)", dir.display());
+                        outln!("cache {}: removed {n} file(s)", dir.display());
                     }
                     Ok(0)
                 }
@@ -160,17 +160,17 @@ fn warm(snapshots: &[PathBuf], trust: &TrustArgs, dir: &Path, json_mode: bool) -
     }
     if json_mode {
         let data = json!({"dir": dir, "components": warmed, "stats": engine.cache_stats()});
-        println!("{}", Envelope::success(data).to_json_line());
+        outln!("{}", Envelope::success(data).to_json_line());
     } else {
         for w in &warmed {
-            println!(
+            outln!(
                 "  {:<28} {}  {}",
                 w["component"].as_str().unwrap_or("?"),
                 w["sha256"].as_str().map(|s| &s[..16.min(s.len())]).unwrap_or("?"),
                 w["outcome"].as_str().unwrap_or("?")
             );
         }
-        println!("cache {}: {} component(s) ready", dir.display(), warmed.len());
+        outln!("cache {}: {} component(s) ready", dir.display(), warmed.len());
     }
     Ok(0)
 }

@@ -132,45 +132,46 @@ fn demo(
         let matched = report.end == step.expect.end && report.status == step.expect.status;
         as_expected &= matched;
         if !json_mode {
-            println!("\n### {what}: {snap} / {wf} / {}", payload.display());
+            outln!("\n### {what}: {snap} / {wf} / {}", payload.display());
             print_run(&report, false);
             if !matched {
-                println!(
+                outln!(
                     "  UNEXPECTED: the plan expects {:?} / {}",
-                    step.expect.end, step.expect.status
+                    step.expect.end,
+                    step.expect.status
                 );
             }
         }
         reports.push(report);
     }
     if json_mode {
-        println!(
+        outln!(
             "{}",
             Envelope::success(json!({ "data_root": data_root, "runs": reports, "as_expected": as_expected }))
                 .to_json_line()
         );
     } else {
-        println!(
+        outln!(
             "\ndata root: {}  (store: sealed.db, traces: traces/<run-id>/)",
             data_root.display()
         );
         if let Some(t) = reports.first().and_then(|r| r.trace.as_ref()) {
-            println!("verify the first run offline (no data root needed):");
-            println!(
+            outln!("verify the first run offline (no data root needed):");
+            outln!(
                 "  cargo run -q -p sealed-host -- verify {} --trust {} --trust {} --snapshot {}",
                 t.path.display(),
                 run_pub.display(),
                 snapshots.join("trust.json").display(),
                 snapshots.join("register-actor/sealed").display()
             );
-            println!("replay it from its trace alone:");
-            println!(
+            outln!("replay it from its trace alone:");
+            outln!(
                 "  cargo run -q -p sealed-host -- replay {} --snapshot {}",
                 t.path.display(),
                 snapshots.join("register-actor/sealed").display()
             );
         }
-        println!(
+        outln!(
             "demo {}",
             if as_expected {
                 "finished as expected"

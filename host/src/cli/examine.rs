@@ -43,11 +43,11 @@ fn examine(trace: &Path, snapshot: Option<&Path>, render: bool, json_mode: bool)
                 if let (Some((md, png)), Some(obj)) = (&files, data.as_object_mut()) {
                     obj.insert("report".into(), json!({"markdown": md, "png": png}));
                 }
-                println!("{}", Envelope::success(data).to_json_line());
+                outln!("{}", Envelope::success(data).to_json_line());
             } else {
-                print!("{}", sealed_host::examine::to_text(&account));
+                out!("{}", sealed_host::examine::to_text(&account));
                 if let Some((md, png)) = files {
-                    println!("  report: {}  {}", md.display(), png.display());
+                    outln!("  report: {}  {}", md.display(), png.display());
                 }
             }
             Ok(0)

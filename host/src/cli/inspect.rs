@@ -46,9 +46,9 @@ fn inspect(snapshot: Option<&Path>, component: Option<&Path>, json_mode: bool) -
     match result {
         Ok((data, text)) => {
             if json_mode {
-                println!("{}", Envelope::success(data).to_json_line());
+                outln!("{}", Envelope::success(data).to_json_line());
             } else {
-                print!("{text}");
+                out!("{text}");
             }
             Ok(0)
         }

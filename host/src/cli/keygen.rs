@@ -41,12 +41,12 @@ fn keygen(out: &Path, role: &str, name: Option<&str>, json_mode: bool) -> anyhow
     match sealed_attest::keygen(out, role, name.unwrap_or(role.as_str())) {
         Ok(info) => {
             if json_mode {
-                println!("{}", Envelope::success(serde_json::to_value(&info)?).to_json_line());
+                outln!("{}", Envelope::success(serde_json::to_value(&info)?).to_json_line());
             } else {
-                println!("{} key {}", info.role.as_str(), info.keyid);
-                println!("  private: {} (0600; keep it secret)", info.private_path.display());
-                println!("  public:  {} (put this in trust roots)", info.public_path.display());
-                println!(
+                outln!("{} key {}", info.role.as_str(), info.keyid);
+                outln!("  private: {} (0600; keep it secret)", info.private_path.display());
+                outln!("  public:  {} (put this in trust roots)", info.public_path.display());
+                outln!(
                     "  for standard tools (no role; trust as --trust {}=FILE): {}, {}",
                     info.role.as_str(),
                     info.pem_path.display(),

@@ -80,7 +80,7 @@ pub fn engine_with_cache(cache: &CacheArgs, data_root: Option<&Path>) -> Result<
 /// Reports a failure that ended a command before it produced its result; exit code 5 (refused).
 pub fn fail(f: &Failure, json_mode: bool) -> u8 {
     if json_mode {
-        println!(
+        outln!(
             "{}",
             Envelope::failure(serde_json::Value::Null, &f.code, &f.message, f.hint()).to_json_line()
         );
@@ -103,12 +103,12 @@ pub fn term(text: &str) -> std::borrow::Cow<'_, str> {
 
 pub fn print_run(report: &RunReport, json_mode: bool) {
     if json_mode {
-        println!("{}", Envelope::of_run(report).to_json_line());
+        outln!("{}", Envelope::of_run(report).to_json_line());
         return;
     }
-    println!("run {}  workflow {}", report.run_id, term(&report.workflow));
+    outln!("run {}  workflow {}", report.run_id, term(&report.workflow));
     for s in &report.steps {
-        println!(
+        outln!(
             "  {:<24} {:<16} fuel {:>10}  storage calls {}",
             term(&s.node),
             term(s.outcome.as_deref().unwrap_or("-")),
@@ -117,9 +117,9 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         );
     }
     if !report.admission_errors.is_empty() {
-        println!("  admission refused the payload:");
+        outln!("  admission refused the payload:");
         for v in &report.admission_errors {
-            println!(
+            outln!(
                 "    {} {}",
                 term(if v.instance_path.is_empty() {
                     "/"
@@ -138,16 +138,16 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         EndKind::Refused => "REFUSED",
     };
     match &report.terminal {
-        Some(t) => println!("  => {} at terminal `{}` ({end})", term(&report.status), term(t)),
-        None => println!("  => {} ({end})", term(&report.status)),
+        Some(t) => outln!("  => {} at terminal `{}` ({end})", term(&report.status), term(t)),
+        None => outln!("  => {} ({end})", term(&report.status)),
     }
     if let Some(f) = &report.error {
-        println!("  error {}: {}", f.code, term(&f.message));
+        outln!("  error {}: {}", f.code, term(&f.message));
         if let Some(h) = f.hint() {
-            println!("  hint: {h}");
+            outln!("  hint: {h}");
         }
     }
-    println!(
+    outln!(
         "  committed: {}",
         if report.committed {
             "yes"
@@ -156,7 +156,7 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         }
     );
     if let Some(t) = &report.trace {
-        println!(
+        outln!(
             "  trace: {}  ({} lines, chain head {})",
             t.path.display(),
             t.lines,
@@ -164,12 +164,12 @@ pub fn print_run(report: &RunReport, json_mode: bool) {
         );
     }
     if let Some(a) = &report.attestation {
-        println!("  attestation: {}", a.display());
+        outln!("  attestation: {}", a.display());
     }
     for f in &report.report_files {
-        println!("  report: {}", f.display());
+        outln!("  report: {}", f.display());
     }
     for e in &report.evidence_errors {
-        println!("  evidence error: {}", term(e));
+        outln!("  evidence error: {}", term(e));
     }
 }

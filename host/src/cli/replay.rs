@@ -51,13 +51,13 @@ fn replay(engine: &sealed_engine::Engine, trace: &Path, snapshot: &Path, json_mo
                 Some("the trace was not produced by these pinned components (or the engine profile differs)".into()),
             ),
         };
-        println!("{}", env.to_json_line());
+        outln!("{}", env.to_json_line());
     } else {
-        println!("replayed run {} ({} nodes)", report.run_id, report.nodes_replayed);
-        println!("  recorded chain head {}", report.recorded_chain_head);
-        println!("  replayed chain head {}", report.replayed_chain_head);
+        outln!("replayed run {} ({} nodes)", report.run_id, report.nodes_replayed);
+        outln!("  recorded chain head {}", report.recorded_chain_head);
+        outln!("  replayed chain head {}", report.replayed_chain_head);
         for d in &report.divergences {
-            println!(
+            outln!(
                 "  DIVERGED at line {} node {} field {}: recorded {} replayed {}",
                 d.line,
                 d.node.as_deref().unwrap_or("-"),
@@ -66,7 +66,7 @@ fn replay(engine: &sealed_engine::Engine, trace: &Path, snapshot: &Path, json_mo
                 d.replayed
             );
         }
-        println!(
+        outln!(
             "{}",
             if report.ok {
                 "REPLAY IDENTICAL"

@@ -23,12 +23,12 @@ pub fn execute(args: ReportArgs, json_mode: bool) -> anyhow::Result<u8> {
     match sealed_host::examine::render(&args.trace, args.snapshot.as_deref()) {
         Ok((md, png)) => {
             if json_mode {
-                println!(
+                outln!(
                     "{}",
                     Envelope::success(json!({"markdown": md, "png": png})).to_json_line()
                 );
             } else {
-                println!("{}\n{}", md.display(), png.display());
+                outln!("{}\n{}", md.display(), png.display());
             }
             Ok(0)
         }

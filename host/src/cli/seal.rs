@@ -69,12 +69,12 @@ fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyh
                 ));
             }
             if json_mode {
-                println!("{}", Envelope::success(serde_json::to_value(&report)?).to_json_line());
+                outln!("{}", Envelope::success(serde_json::to_value(&report)?).to_json_line());
             } else {
-                println!("sealed {} -> {}", source.display(), report.dir.display());
-                println!("  snapshot digest sha256:{}", report.digest);
+                outln!("sealed {} -> {}", source.display(), report.dir.display());
+                outln!("  snapshot digest sha256:{}", report.digest);
                 for c in &report.components {
-                    println!(
+                    outln!(
                         "  component {:<24} {:<12} {:>8} bytes  {}",
                         c.name,
                         c.world.as_str(),
@@ -82,14 +82,14 @@ fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyh
                         c.sha256
                     );
                 }
-                println!("  workflows: {}", report.workflows.join(", "));
+                outln!("  workflows: {}", report.workflows.join(", "));
             }
             Ok(0)
         }
         Err(e) => {
             let hint = sealed_host::failure::hint_for(e.code()).map(String::from);
             if json_mode {
-                println!(
+                outln!(
                     "{}",
                     Envelope::failure(serde_json::Value::Null, e.code(), e.to_string(), hint).to_json_line()
                 );

@@ -85,17 +85,15 @@ fn verify(
                 Some("the trace, its attestation or the snapshot was altered, or signed by an untrusted key".into()),
             ),
         };
-        println!("{}", env.to_json_line());
+        outln!("{}", env.to_json_line());
     } else {
         for c in &report.checks {
-            println!("  {}  {:<26} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+            outln!("  {}  {:<26} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
         }
         if let Some(t) = report.snapshot_trust.as_deref().filter(|t| !t.starts_with("signed:")) {
-            println!(
-                "  note: this run did not verify a snapshot signature ({t}); --require-signed-snapshot refuses it"
-            );
+            outln!("  note: this run did not verify a snapshot signature ({t}); --require-signed-snapshot refuses it");
         }
-        println!("{}", if report.ok { "VERIFIED" } else { "NOT VERIFIED" });
+        outln!("{}", if report.ok { "VERIFIED" } else { "NOT VERIFIED" });
     }
     Ok(if report.ok { 0 } else { 1 })
 }

@@ -33,10 +33,11 @@ impl Token {
     /// Reads and checks `path`: a regular file, not readable or writable by group or others, holding one
     /// token (surrounding whitespace ignored) of at least [`MIN_TOKEN_LEN`] visible ASCII characters.
     pub fn load(path: &Path) -> Result<Token, Failure> {
-        let meta = std::fs::metadata(path).map_err(|e| refuse(path, format!("cannot read it: {e}")))?;
-        if !meta.is_file() {
-            return Err(refuse(path, "is not a regular file"));
-        }
+        // One open; the type, the mode and the bytes all come from that handle.
+        let file = sealed_files::open_regular(path).map_err(|e| refuse(path, e.to_string()))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| refuse(path, format!("cannot read it: {e}")))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(refuse(
@@ -48,13 +49,12 @@ impl Token {
                 ),
             ));
         }
-        if meta.len() > MAX_TOKEN_FILE {
-            return Err(refuse(
-                path,
-                format!("is larger than {MAX_TOKEN_FILE} bytes: not a token"),
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| refuse(path, format!("cannot read it: {e}")))?;
+        let bytes = sealed_files::read_all_capped(file, MAX_TOKEN_FILE).map_err(|e| match e {
+            sealed_files::CapError::TooLarge => {
+                refuse(path, format!("is larger than {MAX_TOKEN_FILE} bytes: not a token"))
+            }
+            sealed_files::CapError::Io(e) => refuse(path, format!("cannot read it: {e}")),
+        })?;
         let token = bytes.trim_ascii();
         if !token.iter().all(|b| b.is_ascii_graphic()) {
             return Err(refuse(

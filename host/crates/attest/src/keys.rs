@@ -335,14 +335,13 @@ pub fn public_pem(public: &VerifyingKey) -> Result<String> {
 }
 
 fn read_small(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
-    if meta.len() > MAX_KEY_FILE_BYTES {
-        return Err(AttestError::KeyInvalid {
+    sealed_files::read_capped(path, MAX_KEY_FILE_BYTES).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
+        other => AttestError::KeyInvalid {
             path: path.to_path_buf(),
-            detail: format!("{} bytes is too large for a key file", meta.len()),
-        });
-    }
-    std::fs::read(path).map_err(AttestError::io(path))
+            detail: other.to_string(),
+        },
+    })
 }
 
 /// Decodes a base64 32-byte value.

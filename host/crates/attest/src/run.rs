@@ -218,7 +218,7 @@ pub fn attest_run(inputs: &RunAttestationInputs, key: &PrivateKey) -> Result<Env
     key.require_role(Role::RunSigner)?;
     let path = &inputs.trace_path;
     let run_id = run_id_of(path)?;
-    let bytes = std::fs::read(path).map_err(AttestError::io(path))?;
+    let bytes = crate::snapshot_sig::read_capped(path, sealed_trace::MAX_TRACE_BYTES)?;
     let trace = parse_and_verify(&bytes).map_err(|source| AttestError::TraceChain {
         path: path.clone(),
         source,

@@ -100,15 +100,16 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().map_err(AttestError::io(path))
 }
 
+/// Reads a file the host did not write: opened once, refused unless it is a regular file (a FIFO or
+/// `/dev/zero` would hang or exhaust the host), read with `cap` on the handle.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
-    if meta.len() > cap {
-        return Err(AttestError::Io {
+    sealed_files::read_capped(path, cap).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
+        other => AttestError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::other(format!("{} bytes exceeds the limit of {cap}", meta.len())),
-        });
-    }
-    std::fs::read(path).map_err(AttestError::io(path))
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 /// A snapshot signature that verified over the digest of manifest bytes that have not been parsed yet;

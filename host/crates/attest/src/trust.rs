@@ -70,14 +70,11 @@ impl TrustRoot {
             path: path.to_path_buf(),
             detail,
         };
-        let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
-        if meta.len() > MAX_TRUST_ROOT_BYTES {
-            return Err(invalid(format!(
-                "{} bytes exceeds the limit of {MAX_TRUST_ROOT_BYTES}",
-                meta.len()
-            )));
-        }
-        let bytes = std::fs::read(path).map_err(AttestError::io(path))?;
+        // Read once, capped on the handle: the kind and the keys come from the same bytes.
+        let bytes = sealed_files::read_capped(path, MAX_TRUST_ROOT_BYTES).map_err(|e| match e {
+            sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
+            other => invalid(other.to_string()),
+        })?;
         Self::parse(&bytes).map_err(invalid)
     }
 
@@ -211,15 +208,11 @@ pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
         path: path.to_path_buf(),
         detail,
     };
-    let meta = std::fs::metadata(path).map_err(AttestError::io(path))?;
-    if meta.len() > MAX_TRUST_ROOT_BYTES {
-        return Err(invalid(format!(
-            "{} bytes exceeds the limit of {MAX_TRUST_ROOT_BYTES}",
-            meta.len()
-        )));
-    }
-    // Read once: the kind and the keys come from the same bytes.
-    let bytes = std::fs::read(path).map_err(AttestError::io(path))?;
+    // Read once, capped on the handle: the kind and the keys come from the same bytes.
+    let bytes = sealed_files::read_capped(path, MAX_TRUST_ROOT_BYTES).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
+        other => invalid(other.to_string()),
+    })?;
     let kind = classify(&bytes).ok_or_else(|| {
         invalid(
             "not a trust root (sealed-trust/v1), a public key file (`.pub.json`), a PEM public key \

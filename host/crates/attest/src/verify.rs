@@ -34,7 +34,9 @@
 //!
 //! With a snapshot directory:
 //!
-//! 14. `snapshot-verified`: `sealed_snapshot::load_verified` succeeds.
+//! 14. `snapshot-verified`: the snapshot loads (`manifest.json` read once; when the trace claims a signed
+//!     snapshot, its signature is checked over those bytes first, and an unauthenticated manifest is not
+//!     parsed at all).
 //! 15. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
 //! 16. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
 //!     of that workflow.
@@ -62,13 +64,13 @@ use crate::keys::Role;
 use crate::run::{
     CHAIN_HEAD_SUBJECT, attestation_path, execution_predicate, execution_subjects, find_attestation, run_id_of,
 };
-use crate::snapshot_sig::{SIGNATURE_FILE, read_capped, verify_snapshot_signature};
+use crate::snapshot_sig::{SIGNATURE_FILE, read_capped, verify_snapshot_signature_over};
 use crate::statement::{EXECUTION_PREDICATE, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, Statement};
 use crate::trust::TrustRoot;
 
 /// Traces and bundles larger than these are refused unread (a verifier must not be made to exhaust
 /// memory by a hostile file).
-const MAX_TRACE_BYTES: u64 = 1 << 30;
+const MAX_TRACE_BYTES: u64 = sealed_trace::MAX_TRACE_BYTES;
 const MAX_ATTESTATION_BYTES: u64 = 64 << 20;
 /// Values quoted in a message are cut to this many characters.
 const MAX_QUOTE: usize = 160;
@@ -599,7 +601,26 @@ fn check_snapshot(
     tp: &str,
 ) {
     let dp = dir.display();
-    let snap: Option<VerifiedSnapshot> = match sealed_snapshot::load_verified(dir) {
+    // Read once; when the trace claims a signed snapshot, the signature is checked over these bytes before
+    // anything parses them, and the deep checks then run on the very same bytes.
+    let claimed_signed = trace
+        .and_then(|t| t.run_start())
+        .is_some_and(|s| s.snapshot_trust.starts_with("signed:"));
+    let manifest = sealed_snapshot::verify::read_manifest(dir);
+    let signed = match (&manifest, claimed_signed) {
+        (Ok(bytes), true) => Some(verify_snapshot_signature_over(dir, trust, bytes)),
+        _ => None,
+    };
+    let loaded = match (manifest, &signed) {
+        (Err(e), _) => Err(e),
+        // Not parsed: an unauthenticated manifest gets no deep checks (check 17 says why).
+        (Ok(_), Some(Err(e))) => Err(sealed_snapshot::SnapshotError::ManifestInvalid {
+            path: dir.join(sealed_snapshot::MANIFEST_FILE),
+            detail: format!("not parsed: its signature did not verify ({}: {e})", e.code()),
+        }),
+        (Ok(bytes), _) => sealed_snapshot::verify::load_from(dir, bytes),
+    };
+    let snap: Option<VerifiedSnapshot> = match loaded {
         Ok(s) => {
             c.pass(
                 "snapshot-verified",
@@ -615,7 +636,13 @@ fn check_snapshot(
     let Some(snap) = snap else {
         c.skip("snapshot-digest", "the snapshot did not verify");
         c.skip("components-pinned", "the snapshot did not verify");
-        c.skip("snapshot-signature", "the snapshot did not verify");
+        match signed {
+            Some(Err(e)) => c.fail(
+                "snapshot-signature",
+                format!("{dp}/{SIGNATURE_FILE}: {}: {e}", e.code()),
+            ),
+            _ => c.skip("snapshot-signature", "the snapshot did not verify"),
+        }
         return;
     };
 
@@ -691,7 +718,14 @@ fn check_snapshot(
             format!("the trace records snapshot trust {claimed:?}; no signature claimed"),
         ),
         // Traces written before the securesystemslib keyid name the key in the old form: either names it.
-        Some(keyid) => match verify_snapshot_signature(dir, trust) {
+        Some(keyid) => match signed
+            .unwrap_or_else(|| {
+                Err(AttestError::SignatureInvalid {
+                    detail: "the manifest could not be read".into(),
+                })
+            })
+            .and_then(|s| s.check_manifest(snap.manifest()))
+        {
             Ok(st) if trust.get(keyid).is_some_and(|k| k.keyid == st.keyid) => c.pass(
                 "snapshot-signature",
                 format!("signed by trusted snapshot-signer {keyid}"),

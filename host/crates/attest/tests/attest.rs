@@ -499,7 +499,14 @@ fn a_signed_snapshot_verifies_and_any_manifest_change_is_refused() {
     let manifest_path = dir.join("manifest.json");
     let mut m: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     m["name"] = json!("renamed");
-    std::fs::write(&manifest_path, to_vec(&m).unwrap()).unwrap();
+    let renamed = to_vec(&m).unwrap();
+    std::fs::write(&manifest_path, &renamed).unwrap();
+    // Without a matching snapshot.digest the manifest is refused before the signature is even looked at.
+    let e = verify_snapshot_signature(&dir, &k.trust).unwrap_err();
+    assert_eq!(e.code(), "SNAPSHOT_DIGEST_MISMATCH", "{e}");
+    // With one, the signature's subject is what no longer matches.
+    let digest = sealed_snapshot::canonical::sha256_hex(&renamed);
+    std::fs::write(dir.join("snapshot.digest"), format!("sha256:{digest}\n")).unwrap();
     let e = verify_snapshot_signature(&dir, &k.trust).unwrap_err();
     assert_eq!(e.code(), "SUBJECT_MISMATCH", "{e}");
     assert!(e.to_string().contains("manifest.json"), "{e}");

@@ -826,6 +826,12 @@ fn non_canonical_manifest_is_detected() {
     let mut bytes = std::fs::read(manifest_path(&f)).unwrap();
     bytes.insert(1, b' ');
     std::fs::write(manifest_path(&f), &bytes).unwrap();
+    // The digest check comes first (before any parsing): with the old digest it is a mismatch; with a
+    // matching digest, the canonical-form check is what refuses it.
+    let e = load_verified(&f.out()).unwrap_err();
+    assert!(matches!(e, SnapshotError::DigestMismatch { .. }), "{e:?}");
+    let digest = sealed_snapshot::canonical::sha256_hex(&bytes);
+    std::fs::write(f.out().join("snapshot.digest"), format!("sha256:{digest}\n")).unwrap();
     let e = load_verified(&f.out()).unwrap_err();
     assert!(matches!(e, SnapshotError::NotCanonical), "{e:?}");
 }
