@@ -12,6 +12,7 @@ use std::path::Path;
 use sealed_capability::{JournalEntry, StorageBackend, StorageError, StorageRequest, StorageResponse};
 use sealed_engine::Engine;
 use sealed_graph::Walk;
+use sealed_snapshot::canonical::digest_json;
 use sealed_trace::{Admission, TraceEvent, VerifiedTrace};
 use serde::Serialize;
 use serde_json::Value;
@@ -173,6 +174,31 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
             recorded: start.engine_profile_digest.clone().into(),
             replayed: engine.profile_digest().into(),
         });
+    }
+    // The digests recorded beside the payload and the profile are recomputed, not trusted: a trace edited
+    // to pair a payload with another payload's digest diverges here.
+    let recomputed = [
+        (
+            "payload_digest",
+            start.payload_digest.clone(),
+            start.payload.as_ref().and_then(|p| digest_json(p).ok()),
+        ),
+        (
+            "engine_profile_digest",
+            Some(start.engine_profile_digest.clone()),
+            digest_json(&start.engine_profile).ok(),
+        ),
+    ];
+    for (field, recorded, actual) in recomputed {
+        if recorded != actual {
+            divergences.push(Divergence {
+                line: 1,
+                node: None,
+                field: field.into(),
+                recorded: recorded.map_or(Value::Null, Value::from),
+                replayed: actual.map_or(Value::Null, Value::from),
+            });
+        }
     }
     let (workflow, wf_plan) = plan.workflow(&start.workflow).ok_or_else(|| {
         Failure::new(

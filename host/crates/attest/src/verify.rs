@@ -31,6 +31,8 @@
 //! 12. `run-id`: the file name, `run_start.run_id` and the predicate's `run_id` agree.
 //! 13. `predicate-matches-trace`: the predicate equals the one recomputed from the trace, field by field
 //!     (run_id, workflow, status, snapshot_digest, each node's outcome/fuel/storage calls, …).
+//! 13a. `recorded-digests`: `run_start.payload_digest` and `engine_profile_digest` equal the digests of the
+//!     payload and the engine profile recorded beside them (recomputed, never taken from the trace).
 //!
 //! With a snapshot directory:
 //!
@@ -563,6 +565,16 @@ pub fn verify_run_observed(
         ),
     }
 
+    // 13a. What the trace records with a digest beside it is recomputed, not trusted.
+    match &trace {
+        Some(t) => c.all(
+            "recorded-digests",
+            recorded_digest_problems(t, &tp),
+            "payload_digest and engine_profile_digest recomputed from the recorded payload and profile",
+        ),
+        None => c.skip("recorded-digests", "needs a verified trace"),
+    }
+
     // 14-17. The snapshot.
     if let Some(dir) = snapshot {
         check_snapshot(
@@ -590,6 +602,39 @@ pub fn verify_run_observed(
         snapshot_trust,
         checks: c.0,
     }
+}
+
+/// `run_start.payload_digest` and `engine_profile_digest` against the digests of the payload and profile
+/// recorded beside them (RFC 8785 canonical JSON, as the host computes them when it writes them).
+fn recorded_digest_problems(t: &VerifiedTrace, tp: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(start) = t.run_start() else {
+        return vec![format!("{tp}: no run_start line")];
+    };
+    let digest = |v: &Value| sealed_snapshot::canonical::digest_json(v).map_err(|e| e.to_string());
+    match (&start.payload, &start.payload_digest) {
+        (Some(p), Some(d)) => match digest(p) {
+            Ok(actual) if &actual == d => {}
+            Ok(actual) => problems.push(format!(
+                "{tp} line 1: payload_digest is {d}, but the recorded payload hashes to {actual}"
+            )),
+            Err(e) => problems.push(format!("{tp} line 1: the payload cannot be canonicalised: {e}")),
+        },
+        (None, None) => {}
+        (Some(_), None) => problems.push(format!("{tp} line 1: a payload is recorded without its payload_digest")),
+        (None, Some(d)) => problems.push(format!(
+            "{tp} line 1: payload_digest {d} is recorded without the payload it would be the digest of"
+        )),
+    }
+    match digest(&start.engine_profile) {
+        Ok(actual) if actual == start.engine_profile_digest => {}
+        Ok(actual) => problems.push(format!(
+            "{tp} line 1: engine_profile_digest is {}, but the recorded engine_profile hashes to {actual}",
+            start.engine_profile_digest
+        )),
+        Err(e) => problems.push(format!("{tp} line 1: the engine profile cannot be canonicalised: {e}")),
+    }
+    problems
 }
 
 fn check_snapshot(

@@ -73,6 +73,20 @@ fn write_snapshot(root: &Path, tag: &str) -> (PathBuf, String, String) {
 
 /// Writes `<root>/<run-id>/<run-id>.jsonl` for a run of `wf` over the given snapshot.
 fn write_trace(root: &Path, run_id: &str, snapshot_digest: &str, component: &str, trust: &str) -> TraceSummary {
+    let payload_digest = sealed_snapshot::canonical::digest_json(&json!({"a": 1})).unwrap();
+    write_trace_with(root, run_id, snapshot_digest, component, trust, &payload_digest)
+}
+
+/// [`write_trace`] with the `payload_digest` it records (the right one, or not).
+fn write_trace_with(
+    root: &Path,
+    run_id: &str,
+    snapshot_digest: &str,
+    component: &str,
+    trust: &str,
+    payload_digest: &str,
+) -> TraceSummary {
+    let profile = json!({"wasmtime": "48.0.8"});
     let files = RunFiles::new(root, run_id);
     let mut w = TraceWriter::create(&files).unwrap();
     w.append(&TraceEvent::RunStart(RunStart {
@@ -82,10 +96,10 @@ fn write_trace(root: &Path, run_id: &str, snapshot_digest: &str, component: &str
         snapshot_digest: Some(snapshot_digest.into()),
         snapshot_trust: trust.into(),
         workflow: WORKFLOW.into(),
-        payload_digest: Some("cd".repeat(32)),
+        payload_digest: Some(payload_digest.into()),
         payload: Some(json!({"a": 1})),
-        engine_profile_digest: "ef".repeat(32),
-        engine_profile: json!({"wasmtime": "48.0.8"}),
+        engine_profile_digest: sealed_snapshot::canonical::digest_json(&profile).unwrap(),
+        engine_profile: profile,
         host_version: "0.1.0".into(),
     }))
     .unwrap();
@@ -515,7 +529,7 @@ fn a_signed_snapshot_verifies_and_any_manifest_change_is_refused() {
 // ---------------------------------------------------------------------------------------------------
 // Run attestations and verify_run
 
-const ALL_CHECKS: [&str; 17] = [
+const ALL_CHECKS: [&str; 18] = [
     "trace-file",
     "attestation-present",
     "attestation-signature",
@@ -529,6 +543,7 @@ const ALL_CHECKS: [&str; 17] = [
     "subjects",
     "run-id",
     "predicate-matches-trace",
+    "recorded-digests",
     "snapshot-verified",
     "snapshot-digest",
     "components-pinned",
@@ -557,7 +572,30 @@ fn an_attested_run_verifies_with_every_check_passing() {
     // Without a snapshot, the snapshot checks are simply not part of the report.
     let report = verify_run(&run.trace, &run.keys.trust, None);
     assert!(report.ok, "{report:#?}");
-    assert_eq!(report.checks.len(), 13);
+    assert_eq!(report.checks.len(), 14);
+}
+
+#[test]
+fn a_payload_digest_that_is_not_the_payloads_fails_verification() {
+    // Signed, chained and attested as written, but the recorded digest is not the recorded payload's:
+    // verify recomputes it instead of taking the trace's word.
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let (_, digest, component) = write_snapshot(tmp.path(), "one");
+    let summary = write_trace_with(
+        &tmp.path().join("traces"),
+        RUN_ID,
+        &digest,
+        &component,
+        "digest-file",
+        &"cd".repeat(32),
+    );
+    attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &keys.run).unwrap();
+    let report = verify_run(&summary.path, &keys.trust, None);
+    assert!(!report.ok);
+    let check = failed(&report, "recorded-digests");
+    assert!(check.detail.contains("payload_digest is cdcd"), "{}", check.detail);
+    assert!(report.check("attestation-signature").unwrap().ok);
 }
 
 #[test]
@@ -578,7 +616,10 @@ fn the_statement_carries_the_documented_subjects_and_predicate() {
         vec![
             Subject::sha256(&format!("{RUN_ID}.jsonl"), &sha256_hex(&trace)),
             Subject::sha256("trace-chain-head", &verified.chain_head),
-            Subject::sha256("payload", &"cd".repeat(32)),
+            Subject::sha256(
+                "payload",
+                &sealed_snapshot::canonical::digest_json(&json!({"a": 1})).unwrap()
+            ),
             Subject::sha256("ledger-after", &"44".repeat(32)),
         ]
     );
@@ -590,7 +631,10 @@ fn the_statement_carries_the_documented_subjects_and_predicate() {
     assert_eq!(p["trace_lines"], 5);
     assert_eq!(
         p["engine_profile"],
-        json!({"digest": "ef".repeat(32), "profile": {"wasmtime": "48.0.8"}})
+        json!({
+            "digest": sealed_snapshot::canonical::digest_json(&json!({"wasmtime": "48.0.8"})).unwrap(),
+            "profile": {"wasmtime": "48.0.8"}
+        })
     );
     assert_eq!(p["nodes"][1]["node"], "b");
     assert_eq!(p["nodes"][1]["fuel_used"], 43);
