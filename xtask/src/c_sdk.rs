@@ -169,17 +169,7 @@ pub fn ensure_toolchain() -> Result<()> {
     }
     eprintln!("xtask: the C build needs {}", missing.join(", "));
     eprintln!("xtask: running `apt-get update && {install}`");
-    crate::status(
-        Command::new("apt-get")
-            .args(["update", "-q"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    crate::status(
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(APT_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    crate::apt_install(&APT_PACKAGES)?;
     let still = missing_tools();
     if !still.is_empty() {
         bail!("still missing after `{install}`: {}", still.join(", "));

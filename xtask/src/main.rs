@@ -333,6 +333,22 @@ fn seal_examples() -> Result<()> {
     Ok(())
 }
 
+/// `apt-get update && apt-get install -y PACKAGES` (non-interactive): how the test command installs the
+/// Debian packages a step needs when it runs as root.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    status(
+        Command::new("apt-get")
+            .args(["update", "-q"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    status(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
 pub fn status(cmd: &mut Command) -> Result<()> {
     let st = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !st.success() {

@@ -59,17 +59,7 @@ fn ensure_python() -> Result<()> {
     }
     eprintln!("xtask: the standard-tools check needs {missing}");
     eprintln!("xtask: running `apt-get update && {install}`");
-    crate::status(
-        Command::new("apt-get")
-            .args(["update", "-q"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    crate::status(
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(APT_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    crate::apt_install(&APT_PACKAGES)?;
     if let Some(still) = missing_python() {
         bail!("still missing after `{install}`: {still}");
     }

@@ -70,11 +70,7 @@ impl TrustRoot {
             path: path.to_path_buf(),
             detail,
         };
-        // Read once, capped on the handle: the kind and the keys come from the same bytes.
-        let bytes = sealed_files::read_capped(path, MAX_TRUST_ROOT_BYTES).map_err(|e| match e {
-            sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
-            other => invalid(other.to_string()),
-        })?;
+        let bytes = read_trust_file(path)?;
         Self::parse(&bytes).map_err(invalid)
     }
 
@@ -201,6 +197,18 @@ fn split_role(arg: &Path) -> (Option<Role>, &Path) {
     (None, arg)
 }
 
+/// The bytes of a trust root or key file: opened once, a regular file, capped on the handle (the kind and
+/// the keys then come from the same bytes).
+fn read_trust_file(path: &Path) -> Result<Vec<u8>> {
+    sealed_files::read_capped(path, MAX_TRUST_ROOT_BYTES).map_err(|e| match e {
+        sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
+        other => AttestError::TrustRootInvalid {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    })
+}
+
 /// The keys of one `--trust` argument (see the module docs).
 pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
     let (role, path) = split_role(arg);
@@ -208,11 +216,7 @@ pub fn load_trust_arg(arg: &Path) -> Result<Vec<PublicKey>> {
         path: path.to_path_buf(),
         detail,
     };
-    // Read once, capped on the handle: the kind and the keys come from the same bytes.
-    let bytes = sealed_files::read_capped(path, MAX_TRUST_ROOT_BYTES).map_err(|e| match e {
-        sealed_files::ReadError::Io { path, source } => AttestError::Io { path, source },
-        other => invalid(other.to_string()),
-    })?;
+    let bytes = read_trust_file(path)?;
     let kind = classify(&bytes).ok_or_else(|| {
         invalid(
             "not a trust root (sealed-trust/v1), a public key file (`.pub.json`), a PEM public key \
