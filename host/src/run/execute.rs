@@ -356,11 +356,23 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
             Ok((o, v)) => (Some(o.clone()), Some(v.clone()), None),
             Err(f) => (None, None, Some(f.info())),
         };
+        let short_of = |error: sealed_trace::ErrorInfo| NodeRecord {
+            node: node.to_string(),
+            kind: kind.to_string(),
+            component: task.component.clone(),
+            input_digest: Some(input_digest.clone()),
+            outcome: None,
+            output_digest: None,
+            output: None,
+            fuel_used: inv.fuel_used,
+            storage: Vec::new(),
+            error: Some(error),
+        };
         let record = NodeRecord {
             node: node.to_string(),
             kind: kind.to_string(),
             component: task.component.clone(),
-            input_digest: Some(input_digest),
+            input_digest: Some(input_digest.clone()),
             outcome: outcome.clone(),
             output_digest: output.as_ref().and_then(|v| digest_json(v).ok()),
             output,
@@ -368,9 +380,30 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
             storage: inv.journal.clone(),
             error,
         };
-        if let Err(e) = self.trace.emit(&TraceEvent::Node(record)) {
-            self.trace_error.get_or_insert(e);
-        }
+        // A node line over the trace budget is replaced by one that records only why: the run fails (and
+        // rolls back) with TRACE_BUDGET, and its trace stays readable by every verifier.
+        let (outcome, result) = match self.trace.emit(&TraceEvent::Node(record)) {
+            Err(TraceError::Budget { bytes, budget }) => {
+                let f = Failure::new(
+                    "TRACE_BUDGET",
+                    format!(
+                        "the record of node {node} is {bytes} bytes and would take the run's trace past its \
+                         budget of {budget} bytes (outputs and storage journals of the nodes so far); lower the \
+                         node's limits.max_storage_calls / max_value_bytes / max_output_bytes"
+                    ),
+                )
+                .at(node);
+                if let Err(e) = self.trace.emit(&TraceEvent::Node(short_of(f.info()))) {
+                    self.trace_error.get_or_insert(e);
+                }
+                (None, Err(f))
+            }
+            Err(e) => {
+                self.trace_error.get_or_insert(e);
+                (outcome, result)
+            }
+            Ok(()) => (outcome, result),
+        };
         self.steps.push(StepReport {
             node: node.to_string(),
             outcome,

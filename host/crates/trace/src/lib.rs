@@ -25,6 +25,9 @@ pub const FORMAT: &str = "sealed-trace/v1";
 /// The largest trace any reader of this host accepts (verify, replay, report, serve). Writers keep a run
 /// under it, so that every trace the host writes can be read back.
 pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+/// What every line but the last may use together: [`MAX_TRACE_BYTES`] less a reserve for the `run_end`
+/// line (its error message is capped, its path at most `max_nodes_visited` names).
+pub const TRACE_BODY_BUDGET: u64 = MAX_TRACE_BYTES - (8 << 20);
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,11 @@ pub enum TraceError {
     Exists { path: PathBuf },
     #[error("cannot encode trace event: {0}")]
     Encode(String),
+    /// The line would take the trace past its budget ([`TRACE_BODY_BUDGET`]); nothing was written. The
+    /// budget keeps room for the run's last line, so a run that hits it still ends with evidence every
+    /// reader accepts.
+    #[error("a {bytes}-byte trace line would take the trace past its budget of {budget} bytes")]
+    Budget { bytes: u64, budget: u64 },
 }
 
 impl TraceError {
@@ -43,6 +51,7 @@ impl TraceError {
             TraceError::Io { .. } => "TRACE_IO",
             TraceError::Exists { .. } => "TRACE_EXISTS",
             TraceError::Encode(_) => "TRACE_ENCODE",
+            TraceError::Budget { .. } => "TRACE_BUDGET",
         }
     }
 }
@@ -124,6 +133,8 @@ pub struct TraceWriter {
     seq: u64,
     head: String,
     hasher: Sha256,
+    written: u64,
+    budget: u64,
 }
 
 /// What a finished trace is, for the run result and the attestation.
@@ -164,7 +175,15 @@ impl TraceWriter {
             seq: 0,
             head: GENESIS.to_string(),
             hasher: Sha256::new(),
+            written: 0,
+            budget: TRACE_BODY_BUDGET,
         })
+    }
+
+    /// Sets the budget of [`TraceWriter::append`] (tests use a small one to provoke it).
+    pub fn with_budget(mut self, budget: u64) -> Self {
+        self.budget = budget;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -180,9 +199,19 @@ impl TraceWriter {
         self.seq
     }
 
-    /// Appends one event and returns its line hash.
+    /// Appends one event and returns its line hash. Every line but a `run_end` must fit in the budget;
+    /// one that does not is refused ([`TraceError::Budget`]) before anything is written.
     pub fn append(&mut self, event: &TraceEvent) -> Result<String, TraceError> {
         let mut line = encode_line(event, self.seq, &self.head)?;
+        let bytes = line.len() as u64 + 1;
+        let limit = if matches!(event, TraceEvent::RunEnd(_)) {
+            MAX_TRACE_BYTES
+        } else {
+            self.budget
+        };
+        if self.written.saturating_add(bytes) > limit {
+            return Err(TraceError::Budget { bytes, budget: limit });
+        }
         let hash = line_hash(&line);
         line.push(b'\n');
         self.file.write_all(&line).map_err(|source| TraceError::Io {
@@ -190,6 +219,7 @@ impl TraceWriter {
             source,
         })?;
         self.hasher.update(&line);
+        self.written += bytes;
         self.seq += 1;
         self.head = hash.clone();
         Ok(hash)

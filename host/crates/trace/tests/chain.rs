@@ -127,3 +127,65 @@ fn deleting_or_reordering_lines_is_detected_at_the_right_line() {
     let e = parse_and_verify(&truncated).unwrap_err();
     assert_eq!(e.field, "type");
 }
+
+#[test]
+fn a_line_over_the_budget_is_refused_and_the_run_end_still_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = RunFiles::new(dir.path(), "r-budget");
+    let mut w = TraceWriter::create(&files).unwrap().with_budget(4096);
+    w.append(&TraceEvent::RunStart(RunStart {
+        format: FORMAT.into(),
+        run_id: "r-budget".into(),
+        snapshot_name: None,
+        snapshot_digest: None,
+        snapshot_trust: "digest-file".into(),
+        workflow: "wf".into(),
+        payload_digest: None,
+        payload: None,
+        engine_profile_digest: "ef".repeat(32),
+        engine_profile: json!({}),
+        host_version: "0.1.0".into(),
+    }))
+    .unwrap();
+    w.append(&TraceEvent::Admission(Admission {
+        ok: true,
+        errors: vec![],
+    }))
+    .unwrap();
+    let written = std::fs::metadata(files.trace()).unwrap().len();
+    let big = TraceEvent::Node(NodeRecord {
+        node: "a".into(),
+        kind: "CT".into(),
+        component: "00".repeat(32),
+        input_digest: None,
+        outcome: Some("SUCCESS".into()),
+        output_digest: None,
+        output: Some(json!({"x": "y".repeat(8192)})),
+        fuel_used: 1,
+        storage: vec![],
+        error: None,
+    });
+    let err = w.append(&big).unwrap_err();
+    assert_eq!(err.code(), "TRACE_BUDGET");
+    assert!(matches!(err, TraceError::Budget { budget: 4096, .. }), "{err}");
+    // Nothing of the refused line reached the file, and the chain did not advance.
+    assert_eq!(std::fs::metadata(files.trace()).unwrap().len(), written);
+    assert_eq!(w.lines(), 2);
+    // The last line is not held to the body budget: the run still ends, with a trace that verifies.
+    w.append(&TraceEvent::RunEnd(RunEnd {
+        status: "FAILED".into(),
+        ok: false,
+        terminal: None,
+        error: None,
+        path: vec![],
+        committed: false,
+        ledger_before: None,
+        ledger_after: None,
+        write_set_digest: None,
+    }))
+    .unwrap();
+    let summary = w.finish().unwrap();
+    let bytes = std::fs::read(&summary.path).unwrap();
+    assert!(bytes.len() < 4096);
+    assert_eq!(sealed_trace::parse_and_verify(&bytes).unwrap().lines.len(), 3);
+}
