@@ -63,7 +63,18 @@ fn node_list(wf: &Workflow) -> String {
     wf.nodes.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// The most nodes a workflow may declare. Real workflows have tens; the graph checks are linear to
+/// quadratic in the node count, so a hand-made manifest of 100,000 nodes is refused before they run.
+pub const MAX_WORKFLOW_NODES: usize = 10_000;
+
 fn check_workflow(manifest: &Manifest, w: &str, wf: &Workflow, errors: &mut Vec<String>) {
+    if wf.nodes.len() > MAX_WORKFLOW_NODES {
+        errors.push(format!(
+            "workflow `{w}` declares {} nodes, more than the {MAX_WORKFLOW_NODES} a workflow may have; split it",
+            wf.nodes.len()
+        ));
+        return;
+    }
     if wf.max_nodes_visited == 0 {
         errors.push(format!(
             "workflow `{w}`: max_nodes_visited is 0, so not even the entry could run; set it to at least the \
@@ -130,16 +141,14 @@ fn check_workflow(manifest: &Manifest, w: &str, wf: &Workflow, errors: &mut Vec<
 
     // Rule 5: JSONPath bindings. Dominance only makes sense from a known entry; on a cyclic graph the
     // cycle is already refused, but dominators stay well defined, so the check still runs.
-    let dominators = if entry_ok {
-        dominators(wf, &wf.entry, &reachable)
-    } else {
-        BTreeMap::new()
-    };
+    let dominance = entry_ok.then(|| Dominance::new(wf, &wf.entry));
     for (n, node) in &wf.nodes {
         let Some(task) = node.task() else { continue };
+        // One node's dominators at a time: memory stays linear in the graph.
+        let doms = dominance.as_ref().and_then(|d| d.set_of(n));
         for (field, binding) in &task.inputs {
             if let Binding::Path(p) = binding {
-                check_path(w, wf, n, field, &p.path, dominators.get(n.as_str()), errors);
+                check_path(w, wf, n, field, &p.path, doms.as_ref(), errors);
             }
         }
     }
@@ -428,58 +437,45 @@ pub fn reachable_from<'a>(wf: &'a Workflow, entry: &'a str) -> BTreeSet<&'a str>
     seen
 }
 
-/// Dominator sets of every node reachable from `entry` (each set includes the node itself).
+/// The dominance relation of a workflow from its entry: who runs on every path from entry to a node.
 ///
-/// Iterative data flow: `dom(entry) = {entry}`, `dom(n) = {n} ∪ ⋂ dom(p)` over reachable predecessors,
-/// starting from "all nodes" and shrinking to the fixpoint. Terminates because sets only shrink.
-pub fn dominators<'a>(
-    wf: &'a Workflow,
-    entry: &'a str,
-    reachable: &BTreeSet<&'a str>,
-) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
-    let mut preds: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for &n in reachable {
-        for s in successors(wf, n) {
-            preds.entry(s).or_default().insert(n);
+/// Computed with petgraph's Cooper-Harvey-Kennedy algorithm, which keeps one immediate dominator per node
+/// (memory linear in the graph): the set-based data flow it replaces held a set of every reachable node
+/// for every reachable node, quadratic memory that a large hand-made manifest could blow up.
+pub struct Dominance<'a> {
+    graph: petgraph::graph::DiGraph<&'a str, ()>,
+    index: BTreeMap<&'a str, petgraph::graph::NodeIndex>,
+    doms: Option<petgraph::algo::dominators::Dominators<petgraph::graph::NodeIndex>>,
+}
+
+impl<'a> Dominance<'a> {
+    /// The dominance of `wf`'s nodes reachable from `entry` (none when `entry` is not a node).
+    pub fn new(wf: &'a Workflow, entry: &'a str) -> Self {
+        let mut graph = petgraph::graph::DiGraph::new();
+        let mut index = BTreeMap::new();
+        for n in wf.nodes.keys() {
+            index.insert(n.as_str(), graph.add_node(n.as_str()));
         }
-    }
-    let mut dom: BTreeMap<&str, BTreeSet<&str>> = reachable
-        .iter()
-        .map(|&n| {
-            (
-                n,
-                if n == entry {
-                    BTreeSet::from([entry])
-                } else {
-                    reachable.clone()
-                },
-            )
-        })
-        .collect();
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &n in reachable {
-            if n == entry {
-                continue;
-            }
-            let mut new: Option<BTreeSet<&str>> = None;
-            for p in preds.get(n).into_iter().flatten() {
-                let Some(pd) = dom.get(p) else { continue };
-                new = Some(match new {
-                    None => pd.clone(),
-                    Some(acc) => acc.intersection(pd).copied().collect(),
-                });
-            }
-            let mut new = new.unwrap_or_default();
-            new.insert(n);
-            if dom.get(n) != Some(&new) {
-                dom.insert(n, new);
-                changed = true;
+        for (n, &from) in &index {
+            for s in successors(wf, n) {
+                if let Some(&to) = index.get(s) {
+                    graph.add_edge(from, to, ());
+                }
             }
         }
+        let doms = index
+            .get(entry)
+            .map(|&root| petgraph::algo::dominators::simple_fast(&graph, root));
+        Self { graph, index, doms }
     }
-    dom
+
+    /// The nodes that dominate `n`, `n` included; `None` when `n` is not reachable from entry.
+    pub fn set_of(&self, n: &str) -> Option<BTreeSet<&'a str>> {
+        let doms = self.doms.as_ref()?;
+        let &i = self.index.get(n)?;
+        let chain = doms.dominators(i)?;
+        Some(chain.map(|d| self.graph[d]).collect())
+    }
 }
 
 /// Every cycle found by a depth-first search (one per back edge), each as its node path ending where it
@@ -569,21 +565,20 @@ mod tests {
                 ("e", &[]),
             ],
         );
-        let reach = reachable_from(&w, "a");
-        let dom = dominators(&w, "a", &reach);
-        assert_eq!(dom["d"], BTreeSet::from(["a", "d"]));
-        assert_eq!(dom["e"], BTreeSet::from(["a", "d", "e"]));
-        assert_eq!(dom["b"], BTreeSet::from(["a", "b"]));
+        let dom = Dominance::new(&w, "a");
+        assert_eq!(dom.set_of("d").unwrap(), BTreeSet::from(["a", "d"]));
+        assert_eq!(dom.set_of("e").unwrap(), BTreeSet::from(["a", "d", "e"]));
+        assert_eq!(dom.set_of("b").unwrap(), BTreeSet::from(["a", "b"]));
     }
 
     #[test]
     fn dominators_of_a_chain_with_a_shortcut() {
         // a → b → c → d and a → d: only a dominates d; b dominates c.
         let w = wf("a", &[("a", &["b", "d"]), ("b", &["c"]), ("c", &["d"]), ("d", &[])]);
-        let reach = reachable_from(&w, "a");
-        let dom = dominators(&w, "a", &reach);
-        assert_eq!(dom["d"], BTreeSet::from(["a", "d"]));
-        assert_eq!(dom["c"], BTreeSet::from(["a", "b", "c"]));
+        let dom = Dominance::new(&w, "a");
+        assert_eq!(dom.set_of("d").unwrap(), BTreeSet::from(["a", "d"]));
+        assert_eq!(dom.set_of("c").unwrap(), BTreeSet::from(["a", "b", "c"]));
+        assert_eq!(dom.set_of("nowhere"), None);
     }
 
     #[test]

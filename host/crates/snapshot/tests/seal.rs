@@ -913,3 +913,13 @@ fn manifest_nodes_round_trip_through_serde() {
     assert!(matches!(wf.nodes["register"], Node::SideEffect(_)));
     assert!(matches!(wf.nodes["done"], Node::Terminal(_)));
 }
+
+#[test]
+fn a_long_or_deeply_nested_jsonpath_is_refused_before_the_parser_runs() {
+    let mut f = Fixture::new();
+    f.node("make_id")["inputs"]["data"] = json!(format!("$.payload{}", "[0]".repeat(50_000)));
+    assert_has(&f.one_violation(), &["bytes, more than the 1024 a binding may have"]);
+    let mut f = Fixture::new();
+    f.node("make_id")["inputs"]["data"] = json!(format!("$.payload{}", "[[[[[[[[[[".repeat(4)));
+    assert_has(&f.one_violation(), &["nests brackets 40 levels deep, more than 32"]);
+}
