@@ -134,3 +134,99 @@ fn a_payload_at_the_cap_is_read_and_judged_by_admission() {
     let rss = peak_child_rss();
     assert!(rss < MAX_RSS_BYTES, "a host process peaked at {} MB", rss >> 20);
 }
+
+/// Seals a one-node snapshot of `hostile-strings` running `attack` (with the CLI) and returns its directory.
+fn hostile_snapshot(dir: &std::path::Path, attack: &str) -> std::path::PathBuf {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(workspace().join("target/components/index.json")).unwrap()).unwrap();
+    let c = &index["hostile-strings"];
+    let source = serde_json::json!({
+        "format": "sealed-source/v1",
+        "name": format!("hostile-{attack}"),
+        "defaults": { "limits": { "memory_bytes": 256u64 << 20 } },
+        "components": { "hostile-strings": {
+            "wasm": c["file"], "sha256": c["sha256"], "world": "side-effect", "outcomes": ["SUCCESS"] } },
+        "workflows": { "probe": {
+            "entry": "probe",
+            "admission": { "type": "object" },
+            "max_nodes_visited": 5,
+            "nodes": {
+                "probe": { "kind": "CS", "component": "hostile-strings",
+                           "grants": [{ "interface": "registry", "label": "actors", "ops": ["exists"] }],
+                           "inputs": { "attack": { "const": attack } }, "next": { "SUCCESS": "done" } },
+                "done": { "kind": "terminal", "status": "DONE", "ok": true }
+            } } }
+    });
+    let src = dir.join(format!("{attack}.json"));
+    std::fs::write(&src, serde_json::to_vec(&source).unwrap()).unwrap();
+    let sealed = dir.join(format!("sealed-{attack}"));
+    let o = std::process::Command::new(host_bin())
+        .args(["--json", "seal"])
+        .arg(&src)
+        .arg("--out")
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    sealed
+}
+
+/// The guest-side attacks of the issue, through the real binary: each ends with its typed error, a small
+/// trace that verifies, and the host's peak RSS within the bound (they used to reach 2.8-8 GB).
+#[test]
+fn guest_attacks_stay_within_the_memory_bound() {
+    let root = tempfile::tempdir().unwrap();
+    let payload = root.path().join("empty.json");
+    std::fs::write(&payload, b"{}").unwrap();
+    for (attack, code) in [
+        ("label", "STORAGE_LIMIT"),
+        ("label-16m", "STORAGE_LIMIT"),
+        ("exists-loop", "STORAGE_LIMIT"),
+        ("outcome", "OUTCOME_TOO_LONG"),
+        ("error", "NODE_INTERNAL"),
+    ] {
+        let sealed = hostile_snapshot(root.path(), attack);
+        let data = root.path().join(format!("data-{attack}"));
+        let run_id = format!("attack-{attack}");
+        let out = std::process::Command::new(host_bin())
+            .args(["--json", "run", "--snapshot"])
+            .arg(&sealed)
+            .args(["--wf", "probe", "--payload"])
+            .arg(&payload)
+            .arg("--data-root")
+            .arg(&data)
+            .args(["--run-id", &run_id, "--insecure-allow-unsigned-snapshot"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let out = Outcome::from_output(&out);
+        assert_eq!(out.error_code.as_deref(), Some(code), "{attack}: {out:?}");
+        assert!(!out.committed);
+        assert!(
+            out.stdout.len() < 64 << 10,
+            "{attack}: {} bytes of --json",
+            out.stdout.len()
+        );
+        let trace = trace_path(&data, &run_id);
+        let bytes = std::fs::metadata(&trace).unwrap().len();
+        assert!(bytes < 1 << 20, "{attack}: trace of {bytes} bytes");
+        let verify = std::process::Command::new(host_bin())
+            .args(["--json", "verify"])
+            .arg(&trace)
+            .arg("--trust")
+            .arg(data.join("keys").join("run-signer.pub.json"))
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "{attack}: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        let rss = peak_child_rss();
+        assert!(
+            rss < MAX_RSS_BYTES,
+            "{attack}: a host process peaked at {} MB",
+            rss >> 20
+        );
+    }
+}
