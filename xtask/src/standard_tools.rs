@@ -59,7 +59,7 @@ fn ensure_python() -> Result<()> {
     }
     eprintln!("xtask: the standard-tools check needs {missing}");
     eprintln!("xtask: running `apt-get update && {install}`");
-    crate::apt_install(&APT_PACKAGES)?;
+    crate::apt_install(APT_PACKAGES)?;
     if let Some(still) = missing_python() {
         bail!("still missing after `{install}`: {still}");
     }

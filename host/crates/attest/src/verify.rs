@@ -31,24 +31,24 @@
 //! 12. `run-id`: the file name, `run_start.run_id` and the predicate's `run_id` agree.
 //! 13. `predicate-matches-trace`: the predicate equals the one recomputed from the trace, field by field
 //!     (run_id, workflow, status, snapshot_digest, each node's outcome/fuel/storage calls, …).
-//! 13a. `recorded-digests`: `run_start.payload_digest` and `engine_profile_digest` equal the digests of the
+//! 14. `recorded-digests`: `run_start.payload_digest` and `engine_profile_digest` equal the digests of the
 //!     payload and the engine profile recorded beside them (recomputed, never taken from the trace).
 //!
 //! With a snapshot directory:
 //!
-//! 14. `snapshot-verified`: the snapshot loads (`manifest.json` read once; when the trace claims a signed
+//! 15. `snapshot-verified`: the snapshot loads (`manifest.json` read once; when the trace claims a signed
 //!     snapshot, its signature is checked over those bytes first, and an unauthenticated manifest is not
 //!     parsed at all).
-//! 15. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
-//! 16. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
+//! 16. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
+//! 17. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
 //!     of that workflow.
-//! 17. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>` (either keyid form),
+//! 18. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>` (either keyid form),
 //!     `snapshot.sig.json` verifies against the trust root's snapshot-signer keys and was made by that key.
 //!
 //! With the auditor policy [`VerifyReport::require_signed_snapshot`] (`host verify
 //! --require-signed-snapshot`):
 //!
-//! 18. `snapshot-trust`: the run verified a snapshot signature (it did not use the development opt-out).
+//! 19. `snapshot-trust`: the run verified a snapshot signature (it did not use the development opt-out).
 //!
 //! This module must never read a data root, run Wasm, or reach the network.
 
@@ -565,7 +565,7 @@ pub fn verify_run_observed(
         ),
     }
 
-    // 13a. What the trace records with a digest beside it is recomputed, not trusted.
+    // 14. What the trace records with a digest beside it is recomputed, not trusted.
     match &trace {
         Some(t) => c.all(
             "recorded-digests",
@@ -575,7 +575,7 @@ pub fn verify_run_observed(
         None => c.skip("recorded-digests", "needs a verified trace"),
     }
 
-    // 14-17. The snapshot.
+    // 15-18. The snapshot.
     if let Some(dir) = snapshot {
         check_snapshot(
             &mut c,
