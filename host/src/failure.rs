@@ -104,7 +104,11 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         "OUTPUT_TOO_LARGE" | "INPUT_TOO_LARGE" => {
             "raise `limits.max_output_bytes` / `limits.max_input_bytes` for the node"
         }
-        "STORAGE_LIMIT" => "raise `limits.max_storage_calls` or `limits.max_value_bytes` for the node",
+        "STORAGE_LIMIT" => {
+            "a storage call was over a budget: raise `limits.max_storage_calls` or `limits.max_value_bytes` for the \
+             node, or, for an invalid key or label, fix the component (keys are 1-4096 bytes; labels follow the \
+             label syntax in the README's Budgets section)"
+        }
         "NODE_TRAP" => "the component trapped (a panic or an invalid operation): fix the component",
         "NODE_INVALID_INPUT" => {
             "the component refused its input: check the node's input bindings against the component's docs"
