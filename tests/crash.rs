@@ -402,6 +402,28 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     assert!(violations.is_empty(), "violations:\n  {}", violations.join("\n  "));
     audit.assert_clean();
     sealed_tests::say!("crash", "violations=0");
+    // Recovery: the last run opened the data root after every kill, so no run is left without evidence —
+    // not the ones killed after COMMIT, not the ones killed mid-run (they end RUN_INTERRUPTED).
+    assert_eq!(
+        (
+            audit.committed_without_run_end,
+            audit.traces_unfinished,
+            audit.complete_without_attestation,
+            audit.pending_markers
+        ),
+        (0, 0, 0, 0),
+        "runs left without complete evidence after recovery: {}",
+        audit.summary()
+    );
+    let (verified, interrupted) = verify_every_trace(&data);
+    sealed_tests::say!(
+        "crash",
+        "every complete trace verifies: {verified} ({interrupted} ended RUN_INTERRUPTED by recovery)"
+    );
+    assert!(
+        kills_target < CI_KILLS || interrupted > 0,
+        "no run was recovered as interrupted: the schedule no longer tests recovery"
+    );
     // The store holds exactly the 2 calibration runs, the runs seen committed after each iteration (every
     // completed one and the killed ones that got past COMMIT), and the final one: nothing else appeared.
     assert_eq!(audit.runs, 2 + committed + 1, "{}", audit.summary());
@@ -418,6 +440,32 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
             );
         }
     }
+}
+
+/// `host verify`'s checks (chain, attestation signature by the data root's run signer, subjects) on every
+/// complete trace of `data`; returns how many verified and how many of them recovery ended as interrupted.
+fn verify_every_trace(data: &Path) -> (u64, u64) {
+    let trust = sealed_host::keys::trust(&[data.join("keys/run-signer.pub.json")]).unwrap();
+    let (mut verified, mut interrupted) = (0, 0);
+    for entry in std::fs::read_dir(data.join("traces")).unwrap().flatten() {
+        let run_id = entry.file_name().to_string_lossy().into_owned();
+        let trace = harness::trace_path(data, &run_id);
+        let Ok(t) = sealed_trace::parse_and_verify(&std::fs::read(&trace).unwrap_or_default()) else {
+            continue; // killed before its first line: nothing ran (the audit counted unfinished ones)
+        };
+        let report = sealed_attest::verify_run(&trace, &trust, None);
+        assert!(
+            report.ok,
+            "trace {run_id} does not verify: {:?}",
+            report.failures().collect::<Vec<_>>()
+        );
+        verified += 1;
+        let end = t.run_end().unwrap();
+        if end.error.as_ref().is_some_and(|e| e.code == "RUN_INTERRUPTED") {
+            interrupted += 1;
+        }
+    }
+    (verified, interrupted)
 }
 
 /// A kill while the first run of a fresh data root creates its run-signer key (`<data-root>/keys`) must

@@ -120,6 +120,15 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         "OUTPUT_NOT_JSON" => "the component's output is not valid JSON: fix the component",
         "STORE_BUSY" => "another run held the data root too long: retry, or run fewer processes on one data root",
         "RUN_ID_REUSED" => "run ids are single-use: omit --run-id to get a fresh one",
+        "RUN_INTERRUPTED" => {
+            "the host process died (killed, out of memory, crashed) during this run; nothing was committed: \
+             run the payload again with a new run id"
+        }
+        "RECOVERY_INCOMPLETE" => {
+            "an interrupted run's evidence could not be completed (see each run's reason); fix the cause (a \
+             missing or unwritable trace directory, an unreadable marker under <data-root>/pending) and run \
+             `host recover` again"
+        }
         "MAX_NODES_VISITED" => "raise `max_nodes_visited` for the workflow",
         _ => return None,
     })

@@ -19,4 +19,4 @@ pub mod sealing;
 pub mod serve;
 
 pub use failure::Failure;
-pub use run::{EndKind, PayloadSource, RunReport, RunRequest, TrustPolicy, run};
+pub use run::{EndKind, PayloadSource, RecoveredRun, Recovery, RunReport, RunRequest, TrustPolicy, recover, run};

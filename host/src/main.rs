@@ -110,6 +110,13 @@ enum Command {
     /// bounded queue (503 with Retry-After when full). Listening beyond loopback requires --token-file.
     /// SIGTERM/SIGINT: stop accepting, finish accepted runs, exit 0. Exit 5: refused to start.
     Serve(cli::serve::ServeArgs),
+    /// Complete the evidence of runs whose process died (killed, crashed) before their trace was finished:
+    /// a committed run gets the `run_end` it would have written (from the store's record) and its
+    /// attestation, an uncommitted one ends FAILED with RUN_INTERRUPTED. `host run` and `host serve` do
+    /// this on their own when they open the data root; this command does it on demand.
+    ///
+    /// Exit codes: 0 every interrupted run completed (or none found); 1 one could not be completed.
+    Recover(cli::recover::RecoverArgs),
 }
 
 fn main() -> ExitCode {
@@ -183,6 +190,7 @@ fn dispatch(parsed: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => cli::report::execute(args, json_mode),
         Command::Cache(args) => cli::cache::execute(args, json_mode),
         Command::Serve(args) => cli::serve::execute(args, json_mode),
+        Command::Recover(args) => cli::recover::execute(args, json_mode),
         Command::Completions(args) => cli::completions::completions(args, Cli::command()),
         Command::Man(args) => cli::completions::man(args, Cli::command()),
     }

@@ -277,8 +277,15 @@ pub struct Audit {
     pub traces_complete: u64,
     pub traces_committed: u64,
     /// Runs in the store whose trace has no `run_end` (the process died between COMMIT and the last
-    /// trace line; allowed: the trace is written after the commit, never before).
+    /// trace line, and no later open of the data root has completed it yet).
     pub committed_without_run_end: u64,
+    /// Traces with at least one complete line but no `run_end` (any run, committed or not) — none is
+    /// left once the data root was opened again (recovery completes them).
+    pub traces_unfinished: u64,
+    /// Complete traces without their attestation beside them.
+    pub complete_without_attestation: u64,
+    /// Files left under `<data-root>/pending` (markers of runs not yet recovered).
+    pub pending_markers: u64,
     pub violations: Vec<String>,
 }
 
@@ -286,7 +293,8 @@ impl Audit {
     pub fn summary(&self) -> String {
         format!(
             "runs={} ledger={} registry={} events={} (streams {}) state={} by_status={:?} traces={} \
-             complete={} committed={} committed_without_run_end={} violations={}",
+             complete={} committed={} committed_without_run_end={} unfinished={} unattested={} pending={} \
+             violations={}",
             self.runs,
             self.ledger_runs_committed,
             self.registry_rows,
@@ -298,6 +306,9 @@ impl Audit {
             self.traces_complete,
             self.traces_committed,
             self.committed_without_run_end,
+            self.traces_unfinished,
+            self.complete_without_attestation,
+            self.pending_markers,
             self.violations.len()
         )
     }
@@ -607,6 +618,10 @@ pub fn audit(data_root: &Path) -> Audit {
             Ok(t) => {
                 let Some(end) = t.run_end() else { continue };
                 a.traces_complete += 1;
+                let bundle = path.with_file_name(format!("{run_id}.jsonl.intoto.jsonl"));
+                if !bundle.exists() {
+                    a.complete_without_attestation += 1;
+                }
                 let row = in_store.get(run_id.as_str());
                 if end.committed {
                     a.traces_committed += 1;
@@ -630,9 +645,15 @@ pub fn audit(data_root: &Path) -> Audit {
                 if in_store.contains_key(run_id.as_str()) {
                     a.committed_without_run_end += 1;
                 }
+                if bytes.contains(&b'\n') {
+                    a.traces_unfinished += 1;
+                }
             }
         }
     }
+    a.pending_markers = std::fs::read_dir(data_root.join("pending"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
     for run in &runs {
         if !with_trace.contains(&run.run_id) {
             a.violation(format!("committed run {} has no trace", run.run_id));

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod examine;
 pub mod inspect;
 pub mod keygen;
+pub mod recover;
 pub mod replay;
 pub mod report;
 pub mod run;
@@ -102,6 +103,14 @@ pub fn term(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn print_run(report: &RunReport, json_mode: bool) {
+    for r in &report.recovered {
+        // About earlier runs, not this one: stderr, so stdout stays this run's result.
+        eprintln!(
+            "host: recovered interrupted run {} (its process died before its evidence was complete): {}",
+            r.run_id,
+            serde_json::to_string(&r.recovery).unwrap_or_default()
+        );
+    }
     if json_mode {
         outln!("{}", Envelope::of_run(report).to_json_line());
         return;

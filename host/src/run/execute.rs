@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use super::commit::{commit, roll_back};
 use super::load::{PayloadSource, read_payload};
+use super::pending::PlannedEnding;
 use super::plan::{Plan, Progress, unknown_workflow};
 use super::record::{Ending, Recorder, Timing, trace_failure};
 use super::{EndKind, HOST_VERSION, RunReport, StepReport};
@@ -63,6 +64,7 @@ pub(crate) struct Opened {
     pub run_id: String,
     pub files: RunFiles,
     pub trace: TraceWriter,
+    pub marker: super::pending::Marker,
 }
 
 pub(crate) fn open_run(job: &Job) -> Result<Opened, Failure> {
@@ -70,8 +72,15 @@ pub(crate) fn open_run(job: &Job) -> Result<Opened, Failure> {
     super::id::consume(&job.data_root, &run_id)?;
     let trace_root = job.trace_dir.clone().unwrap_or_else(|| job.data_root.join("traces"));
     let files = RunFiles::new(&trace_root, &run_id);
+    // The marker comes before the trace, so a trace the run leaves unfinished always has one.
+    let marker = super::pending::Marker::create(&job.data_root, &run_id, &files.trace())?;
     let trace = TraceWriter::create(&files).map_err(trace_failure)?;
-    Ok(Opened { run_id, files, trace })
+    Ok(Opened {
+        run_id,
+        files,
+        trace,
+        marker,
+    })
 }
 
 /// The first trace line. `snapshot` is `None` until a snapshot is verified: then it records only what the
@@ -114,6 +123,7 @@ pub(crate) fn execute_observed(
         run_id,
         files,
         mut trace,
+        marker,
     } = open_run(job)?;
     let snapshot = plan.snapshot();
     let payload = read_payload(&job.payload);
@@ -135,6 +145,7 @@ pub(crate) fn execute_observed(
         workflow: job.workflow.clone(),
         steps: Vec::new(),
         trace,
+        marker,
         timing,
     };
 
@@ -182,11 +193,15 @@ pub(crate) fn execute_observed(
     // Execute inside one store transaction.
     let t = Instant::now();
     let opened;
+    let mut recovered = Vec::new();
     let store = match store {
         StoreAccess::Shared(s) => s,
         StoreAccess::Open => match Store::open_with(&job.data_root, store_options()) {
             Ok(s) => {
                 opened = s;
+                // Opening the data root completes the evidence of runs whose process died (one directory
+                // read when none did); a long-running server does this once, when it starts.
+                recovered = super::recover::recover(&job.data_root, &opened, &job.run_key);
                 &opened
             }
             Err(e) => {
@@ -236,9 +251,23 @@ pub(crate) fn execute_observed(
         ));
     };
 
-    match walk {
+    let mut report = match walk {
         Walk::Terminal { node, status, ok, .. } => {
             let t = Instant::now();
+            // Before COMMIT: the ending goes into the marker and the node lines reach the disk, so that if
+            // this process dies after COMMIT, recovery can write the very `run_end` it would have written.
+            let durable = rec
+                .marker
+                .set_ending(PlannedEnding {
+                    terminal: node.clone(),
+                    status: status.clone(),
+                    ok,
+                })
+                .and_then(|()| rec.trace.sync_data().map_err(trace_failure));
+            if let Err(f) = durable {
+                let ledger = roll_back(tx);
+                return rec.finish(Ending::failed(EndKind::Failed, f, Some(ledger)));
+            }
             match commit(tx, snapshot.digest(), &job.workflow, &status) {
                 Ok(ledger) => {
                     rec.timing.mark("commit", t);
@@ -270,7 +299,9 @@ pub(crate) fn execute_observed(
             };
             rec.finish(Ending::failed(EndKind::Failed, f, Some(ledger)))
         }
-    }
+    }?;
+    report.recovered = recovered;
+    Ok(report)
 }
 
 /// SEALED_BUSY_WAIT_MS: how long a run waits for another run's write lock before STORE_BUSY (ops tuning,

@@ -23,8 +23,10 @@ pub mod commit;
 pub mod execute;
 pub mod id;
 pub mod load;
+pub mod pending;
 pub mod plan;
 pub mod record;
+pub mod recover;
 pub mod verify;
 
 pub use execute::{Job, StoreAccess, execute};
@@ -32,6 +34,7 @@ pub use id::new_run_id;
 pub use load::PayloadSource;
 pub use plan::{Plan, Progress};
 pub use record::write_report;
+pub use recover::{RecoveredRun, Recovery, recover};
 pub use verify::{TrustPolicy, UNSIGNED_TRUST_LABEL};
 
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -108,6 +111,10 @@ pub struct RunReport {
     pub report_files: Vec<PathBuf>,
     /// Problems writing evidence after the run ended (the run's own result is unaffected).
     pub evidence_errors: Vec<String>,
+    /// Earlier runs of the data root whose process died before their evidence was complete, completed
+    /// when this run opened the store (see [`recover`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<RecoveredRun>,
     pub run_dir: PathBuf,
 }
 
@@ -150,6 +157,7 @@ pub fn run_reported(
                 run_id,
                 files,
                 mut trace,
+                marker,
             } = execute::open_run(job)?;
             let payload = load::read_payload(&job.payload);
             trace
@@ -170,6 +178,7 @@ pub fn run_reported(
                 workflow: job.workflow.clone(),
                 steps: Vec::new(),
                 trace,
+                marker,
                 timing,
             };
             let mut r = rec.fail(EndKind::Refused, f)?;

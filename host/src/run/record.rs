@@ -136,6 +136,8 @@ pub(crate) struct Recorder {
     pub workflow: String,
     pub steps: Vec<StepReport>,
     pub trace: TraceWriter,
+    /// Held until the evidence is complete; released last (see [`super::pending`]).
+    pub marker: super::pending::Marker,
     pub timing: Timing,
 }
 
@@ -156,6 +158,7 @@ impl Recorder {
             workflow,
             steps,
             mut trace,
+            marker,
             timing,
         } = self;
         let Ending {
@@ -203,6 +206,11 @@ impl Recorder {
             files.timing(),
             serde_json::to_vec_pretty(&timing.json()).unwrap_or_default(),
         );
+        // The evidence is complete (or its problems are reported): the run no longer needs recovering.
+        // With the attestation missing the marker stays, so the next open of the data root signs it.
+        if attestation.is_some() {
+            marker.release();
+        }
         Ok(RunReport {
             snapshot,
             run_id,
@@ -222,6 +230,7 @@ impl Recorder {
             attestation,
             report_files: Vec::new(),
             evidence_errors,
+            recovered: Vec::new(),
             run_dir: files.dir.clone(),
         })
     }

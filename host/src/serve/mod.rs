@@ -101,6 +101,11 @@ impl Server {
         }
         let store = Store::open_with(&config.options.data_root, crate::run::execute::store_options())
             .map_err(|e| Failure::new(e.code(), e.to_string()))?;
+        // Runs of an earlier server (or `host run`) that died before their evidence was complete; runs
+        // dying later are completed by the next start or by `host recover`.
+        for r in crate::run::recover(&config.options.data_root, &store, &run_key) {
+            tracing::warn!(run_id = %r.run_id, recovery = ?r.recovery, "interrupted run recovered at start");
+        }
         let metrics = Arc::new(metrics::Metrics::default());
         let pool = pool::Pool::start(workers, queue, metrics.clone())?;
 

@@ -13,13 +13,13 @@ pub mod event;
 pub mod read;
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 pub use event::*;
-pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify, parse_and_verify_observed};
+pub use read::{ChainError, TraceLine, VerifiedTrace, parse_and_verify, parse_and_verify_observed, parse_unfinished};
 
 pub const FORMAT: &str = "sealed-trace/v1";
 /// The largest trace any reader of this host accepts (verify, replay, report, serve). Writers keep a run
@@ -54,6 +54,16 @@ impl TraceError {
             TraceError::Budget { .. } => "TRACE_BUDGET",
         }
     }
+}
+
+/// Why an unfinished trace could not be reopened ([`TraceWriter::resume`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error(transparent)]
+    Trace(TraceError),
+    /// Its complete lines do not form a valid chain: it is not the host's own unfinished trace.
+    #[error("the unfinished trace does not verify: {0}")]
+    Chain(ChainError),
 }
 
 /// The file name of the in-toto bundle for the artifact file `artifact`: `<artifact>.intoto.jsonl`
@@ -100,6 +110,11 @@ impl RunFiles {
     /// read when [`Self::attestation`] is absent, never written.
     pub fn legacy_attestation(&self) -> PathBuf {
         self.dir.join(legacy_bundle_file_name(&self.run_id))
+    }
+    /// `<run-id>.recovered.json`: written beside the trace when a later process completed the run's
+    /// evidence after its own process died (who and when: wall-clock data, never in the trace).
+    pub fn recovery_note(&self) -> PathBuf {
+        self.file("recovered.json")
     }
     pub fn summary(&self) -> PathBuf {
         self.file("md")
@@ -177,6 +192,62 @@ impl TraceWriter {
             hasher: Sha256::new(),
             written: 0,
             budget: TRACE_BODY_BUDGET,
+        })
+    }
+
+    /// Reopens the unfinished trace of a run whose process died, to complete it: verifies its complete
+    /// lines, cuts off a last line the crash left incomplete, and continues the chain after them. Returns
+    /// the writer and the lines already there (the caller decides what the run's `run_end` is; a trace
+    /// that already has one is returned as is and must not be appended to).
+    ///
+    /// The caller must own the run (hold its pending marker's lock): resuming a trace another process
+    /// is still writing would interleave two chains.
+    pub fn resume(path: &Path) -> Result<(Self, VerifiedTrace), ResumeError> {
+        let io = |source| {
+            ResumeError::Trace(TraceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(MAX_TRACE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_TRACE_BYTES {
+            return Err(ResumeError::Chain(ChainError {
+                line: 0,
+                field: "file".into(),
+                detail: format!("larger than {MAX_TRACE_BYTES} bytes"),
+            }));
+        }
+        let (trace, complete) = parse_unfinished(&bytes).map_err(ResumeError::Chain)?;
+        let prefix = &bytes[..complete];
+        if complete < bytes.len() {
+            file.set_len(complete as u64).map_err(io)?;
+        }
+        file.seek(SeekFrom::Start(complete as u64)).map_err(io)?;
+        let mut hasher = Sha256::new();
+        hasher.update(prefix);
+        let writer = Self {
+            file,
+            path: path.to_path_buf(),
+            seq: trace.lines.len() as u64,
+            head: trace.chain_head.clone(),
+            hasher,
+            written: complete as u64,
+            budget: TRACE_BODY_BUDGET,
+        };
+        Ok((writer, trace))
+    }
+
+    /// Makes every line appended so far durable (`fdatasync`) without closing the trace: done before a
+    /// run commits, so that the evidence of what ran never lags behind the effects in the store.
+    pub fn sync_data(&self) -> Result<(), TraceError> {
+        self.file.sync_data().map_err(|source| TraceError::Io {
+            path: self.path.clone(),
+            source,
         })
     }
 

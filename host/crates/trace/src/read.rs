@@ -73,6 +73,38 @@ pub fn parse_and_verify_observed(bytes: &[u8], on_line: &mut dyn FnMut(usize)) -
     if !bytes.ends_with(b"\n") {
         return Err(err(0, "file", "trace does not end with a newline (truncated?)"));
     }
+    let trace = verify_lines(bytes, on_line)?;
+    if !matches!(trace.lines.last().map(|l| &l.event), Some(TraceEvent::RunEnd(_))) {
+        return Err(err(
+            trace.lines.len(),
+            "type",
+            "the last line must be run_end (trace truncated?)",
+        ));
+    }
+    Ok(trace)
+}
+
+/// The complete lines of a trace that may still be unfinished (no `run_end` yet, a last line cut short by
+/// a crash), verified as [`parse_and_verify`] verifies them. Returns them and the length of the byte
+/// prefix they occupy; the bytes after it are an incomplete line. Used to complete the trace of a run
+/// whose process died (`TraceWriter::resume`), never to accept a trace as evidence.
+pub fn parse_unfinished(bytes: &[u8]) -> Result<(VerifiedTrace, usize), ChainError> {
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if complete == 0 {
+        return Ok((
+            VerifiedTrace {
+                lines: Vec::new(),
+                chain_head: GENESIS.to_string(),
+            },
+            0,
+        ));
+    }
+    Ok((verify_lines(&bytes[..complete], &mut |_| {})?, complete))
+}
+
+/// Verifies every line of `bytes` (which ends with a newline): the chain, the canonical form, the order
+/// of event types. Whether the last line is a `run_end` is the caller's question.
+fn verify_lines(bytes: &[u8], on_line: &mut dyn FnMut(usize)) -> Result<VerifiedTrace, ChainError> {
     let mut lines = Vec::new();
     let mut prev = GENESIS.to_string();
     let body = &bytes[..bytes.len() - 1];
@@ -126,9 +158,6 @@ pub fn parse_and_verify_observed(bytes: &[u8], on_line: &mut dyn FnMut(usize)) -
         prev = hash.clone();
         lines.push(TraceLine { seq, hash, event });
         on_line(n);
-    }
-    if !matches!(lines.last().map(|l| &l.event), Some(TraceEvent::RunEnd(_))) {
-        return Err(err(count, "type", "the last line must be run_end (trace truncated?)"));
     }
     Ok(VerifiedTrace {
         lines,
