@@ -687,6 +687,13 @@ fn replay_diverges_on_any_edit_of_the_journal_or_the_recorded_state() {
         run_end_mut(events).write_set_digest = Some("1".repeat(64));
     });
     assert_eq!(names(&d), [(None, "write_set_digest".to_string())], "{d:?}");
+
+    // `committed` is recomputed, not copied: a run that reached a terminal without a machine failure
+    // committed, whatever its run_end says.
+    let d = diverged("committed", &|events| {
+        run_end_mut(events).committed = false;
+    });
+    assert_eq!(names(&d), [(None, "committed".to_string())], "{d:?}");
 }
 
 /// The engine profile is part of the evidence: the trace records the digest of the profile it ran under,

@@ -280,13 +280,29 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                     })
                 };
                 let end = match walk {
+                    // The run reached a terminal, and was not committed for a reason of the machine that ran it
+                    // (the store refused the commit, the evidence could not be made durable before it): a
+                    // non-deterministic ending, taken as recorded once the path up to it is the replayed one.
+                    Walk::Terminal { .. }
+                        if !recorded_end.committed
+                            && recorded_end.error.as_ref().is_some_and(|e| !e.deterministic)
+                            && recorded_end
+                                .path
+                                .iter()
+                                .zip(steps.iter())
+                                .all(|(p, s)| *p == s.node) =>
+                    {
+                        TraceEvent::RunEnd(recorded_end.clone())
+                    }
+                    // Otherwise a terminal means a commit: `committed` is recomputed (never copied), with the
+                    // write-set and head from the journal.
                     Walk::Terminal { node, status, ok, .. } => run_end(
                         &steps,
                         &status,
                         ok,
                         Some(&node),
                         None,
-                        recorded_end.committed,
+                        true,
                         recomputed_ledger().as_ref(),
                     ),
                     Walk::Failed { node, error, .. } => {

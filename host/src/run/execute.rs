@@ -1,7 +1,8 @@
 //! Execute: one payload against a preloaded [`Plan`] — the hot path of every run.
 //!
-//! Order: run id consumed, trace opened, `run_start`, admission (no node runs and the store is not even
-//! opened for a refused payload), preparation (a no-op once the plan holds the workflow's `InstancePre`s),
+//! Order: run id consumed (and the run's pending marker taken), trace opened, admission checked (before
+//! the payload is written anywhere), `run_start` and the admission line (no node runs and the store is not
+//! even opened for a refused payload), preparation (a no-op once the plan holds the workflow's `InstancePre`s),
 //! one store transaction for the walk, commit at a terminal, record. The [`Invoker`] that runs each node is
 //! shared with `host replay`, so both produce node records in exactly the same way.
 //!
@@ -127,6 +128,14 @@ pub(crate) fn execute_observed(
     } = open_run(job)?;
     let snapshot = plan.snapshot();
     let payload = read_payload(&job.payload);
+    // Admission runs before the payload is written anywhere (the trace's first line records it): the
+    // check costs the validator's time, never the evidence's bytes, and nothing recorded precedes it.
+    let t = Instant::now();
+    let admission = match (plan.workflow(&job.workflow), &payload) {
+        (Some((_, wf_plan)), Ok(p)) => Some(wf_plan.admission().check(p)),
+        _ => None,
+    };
+    let admission_took = t.elapsed();
     trace
         .append(&run_start(
             plan.engine(),
@@ -158,9 +167,10 @@ pub(crate) fn execute_observed(
     };
 
     // Admission: no node runs, and the store is not even opened, for a payload the schema refuses.
-    let t = Instant::now();
-    let violations = wf_plan.admission().check(&payload);
-    rec.timing.mark("admission", t);
+    let violations = admission.unwrap_or_else(|| wf_plan.admission().check(&payload));
+    rec.timing
+        .phases
+        .insert("admission".into(), admission_took.as_secs_f64() * 1e3);
     tracing::info!(violations = violations.len(), "admission");
     rec.trace
         .append(&TraceEvent::Admission(Admission {

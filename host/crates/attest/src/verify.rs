@@ -33,22 +33,27 @@
 //!     (run_id, workflow, status, snapshot_digest, each node's outcome/fuel/storage calls, …).
 //! 14. `recorded-digests`: `run_start.payload_digest` and `engine_profile_digest` equal the digests of the
 //!     payload and the engine profile recorded beside them (recomputed, never taken from the trace).
+//! 15. `recorded-ledger`: `run_end.committed` and the ledger it records follow from the journal: a
+//!     committed run reached a terminal without error, its `write_set_digest` is the digest of the writes
+//!     its storage journal made (`sealed_ledger::write_of`, as the store computed it) and its
+//!     `ledger_after` chains from `ledger_before` over that digest; a run that committed nothing records no
+//!     write-set and leaves the ledger where it was. Only `ledger_before` (prior state) is taken as recorded.
 //!
 //! With a snapshot directory:
 //!
-//! 15. `snapshot-verified`: the snapshot loads (`manifest.json` read once; when the trace claims a signed
+//! 16. `snapshot-verified`: the snapshot loads (`manifest.json` read once; when the trace claims a signed
 //!     snapshot, its signature is checked over those bytes first, and an unauthenticated manifest is not
 //!     parsed at all).
-//! 16. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
-//! 17. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
+//! 17. `snapshot-digest`: its digest = the predicate's `snapshot_digest` = `run_start.snapshot_digest`.
+//! 18. `components-pinned`: every node's component in the trace is pinned by the manifest, at that node
 //!     of that workflow.
-//! 18. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>` (either keyid form),
+//! 19. `snapshot-signature`: when `run_start.snapshot_trust` is `signed:<keyid>` (either keyid form),
 //!     `snapshot.sig.json` verifies against the trust root's snapshot-signer keys and was made by that key.
 //!
 //! With the auditor policy [`VerifyReport::require_signed_snapshot`] (`host verify
 //! --require-signed-snapshot`):
 //!
-//! 19. `snapshot-trust`: the run verified a snapshot signature (it did not use the development opt-out).
+//! 20. `snapshot-trust`: the run verified a snapshot signature (it did not use the development opt-out).
 //!
 //! This module must never read a data root, run Wasm, or reach the network.
 
@@ -575,7 +580,17 @@ pub fn verify_run_observed(
         None => c.skip("recorded-digests", "needs a verified trace"),
     }
 
-    // 15-18. The snapshot.
+    // 15. What the run did to the store follows from its journal.
+    match &trace {
+        Some(t) => c.all(
+            "recorded-ledger",
+            ledger_problems(t, &tp),
+            "committed, write_set_digest and ledger_after recomputed from the storage journal",
+        ),
+        None => c.skip("recorded-ledger", "needs a verified trace"),
+    }
+
+    // 16-19. The snapshot.
     if let Some(dir) = snapshot {
         check_snapshot(
             &mut c,
@@ -602,6 +617,62 @@ pub fn verify_run_observed(
         snapshot_trust,
         checks: c.0,
     }
+}
+
+/// `run_end`'s account of the store against the journal (check 15).
+fn ledger_problems(t: &VerifiedTrace, tp: &str) -> Vec<String> {
+    let (Some(start), Some(end)) = (t.run_start(), t.run_end()) else {
+        return vec![format!("{tp}: no run_start or run_end line")];
+    };
+    let line = t.lines.len();
+    let mut problems = Vec::new();
+    let writes: Vec<sealed_ledger::Write> = t
+        .nodes()
+        .flat_map(|n| n.storage.iter())
+        .filter_map(|e| e.result.as_ref().ok().and_then(|r| sealed_ledger::write_of(&e.request, r)))
+        .collect();
+    if end.committed {
+        if end.terminal.is_none() || end.error.is_some() {
+            problems.push(format!(
+                "{tp} line {line}: committed is true, but the run did not end at a terminal without error"
+            ));
+        }
+        match (&end.ledger_before, &end.ledger_after, &end.write_set_digest) {
+            (Some(before), Some(after), Some(recorded)) => {
+                let digest = sealed_ledger::write_set_digest(&writes);
+                if &digest != recorded {
+                    problems.push(format!(
+                        "{tp} line {line}: write_set_digest is {recorded}, but the {} write(s) in the storage \
+                         journal digest to {digest}",
+                        writes.len()
+                    ));
+                }
+                let expected = sealed_ledger::next_ledger_head(before, &start.run_id, recorded);
+                if &expected != after {
+                    problems.push(format!(
+                        "{tp} line {line}: ledger_after is {after}, but the head after {before} over this run's \
+                         write-set is {expected}"
+                    ));
+                }
+            }
+            _ => problems.push(format!(
+                "{tp} line {line}: committed is true, but ledger_before, ledger_after or write_set_digest is missing"
+            )),
+        }
+    } else {
+        if let Some(d) = &end.write_set_digest {
+            problems.push(format!(
+                "{tp} line {line}: nothing was committed, yet a write_set_digest {d} is recorded"
+            ));
+        }
+        if end.ledger_after != end.ledger_before {
+            problems.push(format!(
+                "{tp} line {line}: nothing was committed, yet the ledger moved from {:?} to {:?}",
+                end.ledger_before, end.ledger_after
+            ));
+        }
+    }
+    problems
 }
 
 /// `run_start.payload_digest` and `engine_profile_digest` against the digests of the payload and profile

@@ -86,6 +86,19 @@ fn write_trace_with(
     trust: &str,
     payload_digest: &str,
 ) -> TraceSummary {
+    write_trace_ending(root, run_id, snapshot_digest, component, trust, payload_digest, &|_| {})
+}
+
+/// [`write_trace_with`], with `edit` applied to its `run_end` before it is written (and chained).
+fn write_trace_ending(
+    root: &Path,
+    run_id: &str,
+    snapshot_digest: &str,
+    component: &str,
+    trust: &str,
+    payload_digest: &str,
+    edit: &dyn Fn(&mut RunEnd),
+) -> TraceSummary {
     let profile = json!({"wasmtime": "48.0.8"});
     let files = RunFiles::new(root, run_id);
     let mut w = TraceWriter::create(&files).unwrap();
@@ -123,7 +136,7 @@ fn write_trace_with(
         }))
         .unwrap();
     }
-    w.append(&TraceEvent::RunEnd(RunEnd {
+    let mut end = RunEnd {
         status: "DONE".into(),
         ok: true,
         terminal: Some("done".into()),
@@ -131,10 +144,16 @@ fn write_trace_with(
         path: vec!["a".into(), "b".into()],
         committed: true,
         ledger_before: Some("33".repeat(32)),
-        ledger_after: Some("44".repeat(32)),
-        write_set_digest: Some("55".repeat(32)),
-    }))
-    .unwrap();
+        // Both transforms wrote nothing: the empty write-set, chained as the store chains it.
+        ledger_after: Some(sealed_ledger::next_ledger_head(
+            &"33".repeat(32),
+            run_id,
+            &sealed_ledger::write_set_digest(&[]),
+        )),
+        write_set_digest: Some(sealed_ledger::write_set_digest(&[])),
+    };
+    edit(&mut end);
+    w.append(&TraceEvent::RunEnd(end)).unwrap();
     w.finish().unwrap()
 }
 
@@ -529,7 +548,7 @@ fn a_signed_snapshot_verifies_and_any_manifest_change_is_refused() {
 // ---------------------------------------------------------------------------------------------------
 // Run attestations and verify_run
 
-const ALL_CHECKS: [&str; 18] = [
+const ALL_CHECKS: [&str; 19] = [
     "trace-file",
     "attestation-present",
     "attestation-signature",
@@ -544,6 +563,7 @@ const ALL_CHECKS: [&str; 18] = [
     "run-id",
     "predicate-matches-trace",
     "recorded-digests",
+    "recorded-ledger",
     "snapshot-verified",
     "snapshot-digest",
     "components-pinned",
@@ -572,7 +592,7 @@ fn an_attested_run_verifies_with_every_check_passing() {
     // Without a snapshot, the snapshot checks are simply not part of the report.
     let report = verify_run(&run.trace, &run.keys.trust, None);
     assert!(report.ok, "{report:#?}");
-    assert_eq!(report.checks.len(), 14);
+    assert_eq!(report.checks.len(), 15);
 }
 
 #[test]
@@ -599,6 +619,57 @@ fn a_payload_digest_that_is_not_the_payloads_fails_verification() {
 }
 
 #[test]
+fn a_ledger_the_journal_does_not_imply_fails_verification() {
+    // Each trace is chained and attested as written; what it says about the store is not what its
+    // storage journal (empty: two transforms) implies, and verify recomputes it.
+    let cases: [(&str, &dyn Fn(&mut RunEnd), &str); 4] = [
+        (
+            "a-write-set",
+            &|e| e.write_set_digest = Some("55".repeat(32)),
+            "write(s) in the storage journal digest to",
+        ),
+        (
+            "a-head",
+            &|e| e.ledger_after = Some("44".repeat(32)),
+            "but the head after",
+        ),
+        (
+            "committed-without-terminal",
+            &|e| e.terminal = None,
+            "did not end at a terminal without error",
+        ),
+        (
+            "uncommitted-but-moved",
+            &|e| e.committed = false,
+            "nothing was committed, yet",
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = keys();
+        let (_, digest, component) = write_snapshot(tmp.path(), "one");
+        let payload_digest = sealed_snapshot::canonical::digest_json(&json!({"a": 1})).unwrap();
+        let run_id = format!("r-{name}");
+        let summary = write_trace_ending(
+            &tmp.path().join("traces"),
+            &run_id,
+            &digest,
+            &component,
+            "digest-file",
+            &payload_digest,
+            edit,
+        );
+        attest_run_to_file(&RunAttestationInputs::from_summary(&summary), &keys.run).unwrap();
+        let report = verify_run(&summary.path, &keys.trust, None);
+        assert!(!report.ok, "{name}: verified");
+        let check = failed(&report, "recorded-ledger");
+        assert!(check.detail.contains(expected), "{name}: {}", check.detail);
+        assert!(report.check("trace-chain").unwrap().ok, "{name}");
+        assert!(report.check("attestation-signature").unwrap().ok, "{name}");
+    }
+}
+
+#[test]
 fn the_statement_carries_the_documented_subjects_and_predicate() {
     let run = attested_run();
     let line = std::fs::read(&run.attestation).unwrap();
@@ -620,7 +691,10 @@ fn the_statement_carries_the_documented_subjects_and_predicate() {
                 "payload",
                 &sealed_snapshot::canonical::digest_json(&json!({"a": 1})).unwrap()
             ),
-            Subject::sha256("ledger-after", &"44".repeat(32)),
+            Subject::sha256(
+                "ledger-after",
+                &sealed_ledger::next_ledger_head(&"33".repeat(32), RUN_ID, &sealed_ledger::write_set_digest(&[]))
+            ),
         ]
     );
     let p = &s.predicate;

@@ -31,12 +31,11 @@ use sealed_capability::{Event, Versioned};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-mod digest;
 mod error;
 mod run;
 mod schema;
 
-pub use digest::{
+pub use sealed_ledger::{
     GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
 };
 pub use error::StoreError;
@@ -397,11 +396,11 @@ fn encode_cell(out: &mut Vec<u8>, cell: rusqlite::types::ValueRef<'_>) {
         }
         ValueRef::Text(t) => {
             out.push(3);
-            digest::put_bytes(out, t);
+            sealed_ledger::put_bytes(out, t);
         }
         ValueRef::Blob(b) => {
             out.push(4);
-            digest::put_bytes(out, b);
+            sealed_ledger::put_bytes(out, b);
         }
     }
 }

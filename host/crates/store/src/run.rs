@@ -16,7 +16,7 @@ use sealed_capability::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
+use sealed_ledger::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
 use crate::error::StoreError;
 
 /// Every statement of the run path. Each is a primary-key lookup, seek or insert (checked by the

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::digest::GENESIS_HEAD;
+use sealed_ledger::GENESIS_HEAD;
 use crate::error::{StoreError, is_busy};
 
 /// The schema version this build writes and reads. A database with a higher version was written by a

@@ -1,7 +1,10 @@
 //! The write-set of a run, its canonical encoding, and the ledger chain.
 //!
 //! Everything here is a pure function of its inputs (no database): two stores that commit the same runs
-//! with the same write-sets reach the same ledger heads, byte for byte.
+//! with the same write-sets reach the same ledger heads, byte for byte. Owned here, outside any backend,
+//! because four parties must compute it identically: the store that commits a run, `host replay` (from
+//! the trace's journal), `host verify` (offline, with no data root) and every future storage backend. It
+//! must never do I/O.
 
 use sealed_capability::{InsertOutcome, StorageRequest, StorageResponse};
 use serde::{Deserialize, Serialize};
@@ -11,7 +14,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HEAD: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Domain tag of the write-set encoding: a digest of one encoding can never be mistaken for a digest of
-/// another (e.g. [`content`](crate::Store::content_digest)), and a future v2 encoding gets a new tag.
+/// another (e.g. the store's content digest), and a future v2 encoding gets a new tag.
 const WRITE_SET_TAG: &[u8] = b"sealed-store/write-set/v1\0";
 
 /// What kind of change a write made.
@@ -134,7 +137,7 @@ pub fn next_ledger_head(ledger_before: &str, run_id: &str, write_set_digest: &st
 }
 
 /// Appends `u64be(len) || bytes`.
-pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
 }
