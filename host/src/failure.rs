@@ -120,6 +120,11 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         "OUTPUT_NOT_JSON" => "the component's output is not valid JSON: fix the component",
         "STORE_BUSY" => "another run held the data root too long: retry, or run fewer processes on one data root",
         "RUN_ID_REUSED" => "run ids are single-use: omit --run-id to get a fresh one",
+        "CONFORMANCE_FAILED" => "see each FAIL line: the component's output differs from the vector's expectation",
+        "VECTORS_IO" | "VECTORS_INVALID" => {
+            "check --vectors / --components / --atoms: vector files, PGS cases and atoms maps are JSON in the \
+             documented formats (capabilities/README.md)"
+        }
         "RUN_INTERRUPTED" => {
             "the host process died (killed, out of memory, crashed) during this run; nothing was committed: \
              run the payload again with a new run id"

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod completions;
+pub mod conformance;
 pub mod engine;
 pub mod examine;
 pub mod failure;

@@ -117,6 +117,13 @@ enum Command {
     ///
     /// Exit codes: 0 every interrupted run completed (or none found); 1 one could not be completed.
     Recover(cli::recover::RecoverArgs),
+    /// Run conformance vectors against components in the real engine with the default limits (storage
+    /// against an in-memory store): sealed `vectors.json` files and PGS CT conformance cases (through an
+    /// atoms map naming the component of each CT). Prints PASS / FAIL / UNSUPPORTED per vector.
+    ///
+    /// Exit codes: 0 no vector failed (with --require-all: and none unsupported); 1 otherwise; 5 the
+    /// vectors or components could not be read.
+    Conformance(cli::conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -191,6 +198,7 @@ fn dispatch(parsed: Cli) -> anyhow::Result<u8> {
         Command::Cache(args) => cli::cache::execute(args, json_mode),
         Command::Serve(args) => cli::serve::execute(args, json_mode),
         Command::Recover(args) => cli::recover::execute(args, json_mode),
+        Command::Conformance(args) => cli::conformance::execute(args, json_mode),
         Command::Completions(args) => cli::completions::completions(args, Cli::command()),
         Command::Man(args) => cli::completions::man(args, Cli::command()),
     }

@@ -286,11 +286,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                     Walk::Terminal { .. }
                         if !recorded_end.committed
                             && recorded_end.error.as_ref().is_some_and(|e| !e.deterministic)
-                            && recorded_end
-                                .path
-                                .iter()
-                                .zip(steps.iter())
-                                .all(|(p, s)| *p == s.node) =>
+                            && recorded_end.path.iter().zip(steps.iter()).all(|(p, s)| *p == s.node) =>
                     {
                         TraceEvent::RunEnd(recorded_end.clone())
                     }

@@ -531,3 +531,107 @@ fn verify_of_a_large_trace_shows_progress_on_a_terminal_only() {
     assert!(o.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&o.stderr));
     assert!(!stdout(&o).contains("verifying ["));
 }
+
+/// `host conformance`: a vector the component satisfies passes (exit 0), one it does not fails (exit 1,
+/// `CONFORMANCE_FAILED`, the reason per vector), a PGS case without a component is unsupported (exit 0, or
+/// 1 with --require-all), and an unreadable vector path is refused (exit 5).
+#[test]
+fn conformance_reports_pass_fail_and_unsupported_per_vector() {
+    let dir = tempfile::tempdir().unwrap();
+    let components = root().join("target/components");
+    assert!(
+        components.join("generate-id.wasm").is_file(),
+        "run `cargo xtask build-components` first"
+    );
+    let good = root().join("capabilities/generate-id/vectors.json");
+    let o = host(&[
+        "--json",
+        "conformance",
+        "--vectors",
+        s(&good),
+        "--components",
+        s(&components),
+    ]);
+    let e = envelope(&o);
+    assert_eq!(code(&o), 0, "{e}");
+    assert!(e["data"]["passed"].as_u64().unwrap() >= 4, "{e}");
+    assert_eq!(e["data"]["failed"], 0);
+
+    // The same component against a vector that expects another id.
+    let mut file: Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+    file["vectors"][0]["expect"]["output"]["id"] = json!("not-the-id");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&file).unwrap()).unwrap();
+    let o = host(&[
+        "--json",
+        "conformance",
+        "--vectors",
+        s(&bad),
+        "--components",
+        s(&components),
+    ]);
+    let e = envelope(&o);
+    assert_eq!(
+        (code(&o), e["error"]["code"].as_str()),
+        (1, Some("CONFORMANCE_FAILED")),
+        "{e}"
+    );
+    let failed: Vec<&Value> = e["data"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{e}");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("not-the-id"), "{e}");
+
+    // A PGS case (the PGS authors' format) whose CT no component implements.
+    let case = json!({
+        "artifact_type": "CT_CONFORMANCE",
+        "fqdn": "capability_transforms::CT_PURE_PASSTHROUGH_V0::passthrough_string",
+        "ct_fqdn": "capability_transforms::CT_PURE_PASSTHROUGH_V0",
+        "ct_ir": {"inputs": {"value": "hello"}, "outputs": {"value": {"from": "__atom_result__"}}},
+        "expected": {"value": "hello"},
+        "expected_outcome": "SUCCESS"
+    });
+    let pgs = dir.path().join("pgs");
+    std::fs::create_dir_all(&pgs).unwrap();
+    std::fs::write(pgs.join("case.json"), serde_json::to_vec(&case).unwrap()).unwrap();
+    let o = host(&[
+        "--json",
+        "conformance",
+        "--vectors",
+        s(&pgs),
+        "--components",
+        s(&components),
+    ]);
+    let e = envelope(&o);
+    assert_eq!(code(&o), 0, "{e}");
+    assert_eq!(
+        (e["data"]["unsupported"].as_u64(), e["data"]["passed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let o = host(&[
+        "--json",
+        "conformance",
+        "--require-all",
+        "--vectors",
+        s(&pgs),
+        "--components",
+        s(&components),
+    ]);
+    assert_eq!(code(&o), 1, "{}", envelope(&o));
+
+    let o = host(&[
+        "--json",
+        "conformance",
+        "--vectors",
+        s(&dir.path().join("missing.json")),
+        "--components",
+        s(&components),
+    ]);
+    assert_eq!(
+        (code(&o), envelope(&o)["error"]["code"].as_str()),
+        (5, Some("VECTORS_IO"))
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod completions;
+pub mod conformance;
 pub mod demo;
 pub mod examine;
 pub mod inspect;

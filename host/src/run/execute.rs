@@ -278,6 +278,8 @@ pub(crate) fn execute_observed(
                 let ledger = roll_back(tx);
                 return rec.finish(Ending::failed(EndKind::Failed, f, Some(ledger)));
             }
+            rec.timing.mark("durable", t);
+            let t = Instant::now();
             match commit(tx, snapshot.digest(), &job.workflow, &status) {
                 Ok(ledger) => {
                     rec.timing.mark("commit", t);

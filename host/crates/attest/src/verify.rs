@@ -629,7 +629,12 @@ fn ledger_problems(t: &VerifiedTrace, tp: &str) -> Vec<String> {
     let writes: Vec<sealed_ledger::Write> = t
         .nodes()
         .flat_map(|n| n.storage.iter())
-        .filter_map(|e| e.result.as_ref().ok().and_then(|r| sealed_ledger::write_of(&e.request, r)))
+        .filter_map(|e| {
+            e.result
+                .as_ref()
+                .ok()
+                .and_then(|r| sealed_ledger::write_of(&e.request, r))
+        })
         .collect();
     if end.committed {
         if end.terminal.is_none() || end.error.is_some() {

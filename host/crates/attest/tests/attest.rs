@@ -622,7 +622,8 @@ fn a_payload_digest_that_is_not_the_payloads_fails_verification() {
 fn a_ledger_the_journal_does_not_imply_fails_verification() {
     // Each trace is chained and attested as written; what it says about the store is not what its
     // storage journal (empty: two transforms) implies, and verify recomputes it.
-    let cases: [(&str, &dyn Fn(&mut RunEnd), &str); 4] = [
+    type Edit<'a> = &'a dyn Fn(&mut RunEnd);
+    let cases: [(&str, Edit, &str); 4] = [
         (
             "a-write-set",
             &|e| e.write_set_digest = Some("55".repeat(32)),

@@ -35,12 +35,12 @@ mod error;
 mod run;
 mod schema;
 
-pub use sealed_ledger::{
-    GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
-};
 pub use error::StoreError;
 pub use run::{CommitInfo, RunRecord, RunTx};
 pub use schema::SCHEMA_VERSION;
+pub use sealed_ledger::{
+    GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
+};
 
 /// File name of the database inside the data root.
 pub const DB_FILE: &str = "sealed.db";

@@ -16,8 +16,8 @@ use sealed_capability::{
 };
 use serde::{Deserialize, Serialize};
 
-use sealed_ledger::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
 use crate::error::StoreError;
+use sealed_ledger::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
 
 /// Every statement of the run path. Each is a primary-key lookup, seek or insert (checked by the
 /// `run_path_statements_use_indexes` test): per-run cost does not grow with the size of the store.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use sealed_ledger::GENESIS_HEAD;
 use crate::error::{StoreError, is_busy};
+use sealed_ledger::GENESIS_HEAD;
 
 /// The schema version this build writes and reads. A database with a higher version was written by a
 /// newer build and is refused rather than misread.
