@@ -13,6 +13,10 @@
 //! p90s, with ratios against `no cache`, plus the per-phase medians the warm runs wrote to their
 //! `<run-id>.timing.json`. Under `cargo test --benches` (no `--bench` argument) it makes one round only.
 //!
+//! With `SEALED_BENCH_BASELINE=/path/to/an/older/host`, each round also makes warm runs with that binary
+//! (its own data root and cache), alternated with this build's, and the table gains a `baseline warm` row
+//! and the ratio between the two: a regression check of two builds timed in one session.
+//!
 //! Needs the committed example snapshot and trust root; nothing else.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -31,6 +35,7 @@ fn workspace() -> PathBuf {
 }
 
 struct Setup {
+    host: PathBuf,
     data_root: PathBuf,
     cache: PathBuf,
     payloads: PathBuf,
@@ -52,7 +57,7 @@ impl Setup {
         .unwrap();
         let ws = workspace();
         let t = Instant::now();
-        let out = Command::new(HOST)
+        let out = Command::new(&self.host)
             .args(["--json", "run", "--wf", "register_actor", "--snapshot"])
             .arg(ws.join("snapshots/register-actor/sealed"))
             .arg("--trust")
@@ -82,16 +87,25 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Setup {
-        data_root: tmp.path().join("data"),
-        cache: tmp.path().join("cache"),
-        payloads: tmp.path().join("payloads"),
+    let setup = |host: PathBuf, name: &str| Setup {
+        host,
+        data_root: tmp.path().join(name).join("data"),
+        cache: tmp.path().join(name).join("cache"),
+        payloads: tmp.path().join(name).join("payloads"),
         counter: 0,
     };
+    let mut s = setup(PathBuf::from(HOST), "this");
     std::fs::create_dir_all(&s.payloads).unwrap();
     let cache = s.cache.to_str().unwrap().to_string();
     // One run first: creates the data root, its run key and the store, outside the measurement.
     s.run(&["--cache-dir", &cache]);
+    let mut baseline = std::env::var_os("SEALED_BENCH_BASELINE").map(|b| {
+        let mut b = setup(PathBuf::from(b), "baseline");
+        std::fs::create_dir_all(&b.payloads).unwrap();
+        let cache = b.cache.to_str().unwrap().to_string();
+        b.run(&["--cache-dir", &cache]);
+        b
+    });
 
     let rounds = if bench_mode { 15 } else { 1 };
     let warm_per_round = if bench_mode { 3 } else { 1 };
@@ -106,6 +120,11 @@ fn main() {
         times.entry("cold cache").or_default().push(ms);
 
         for _ in 0..warm_per_round {
+            if let Some(b) = baseline.as_mut() {
+                let cache = b.cache.to_str().unwrap().to_string();
+                let (ms, _) = b.run(&["--cache-dir", &cache]);
+                times.entry("baseline warm").or_default().push(ms);
+            }
             let (ms, dir) = s.run(&["--cache-dir", &cache]);
             times.entry("warm cache").or_default().push(ms);
             let id = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -132,14 +151,20 @@ fn main() {
         "  {:<12} {:>4} {:>12} {:>12} {:>10}",
         "variant", "n", "median ms", "p90 ms", "vs no cache"
     );
-    for name in ["no cache", "cold cache", "warm cache"] {
-        let v = &times[name];
+    for name in ["no cache", "cold cache", "warm cache", "baseline warm"] {
+        let Some(v) = times.get(name) else { continue };
         let median = percentile(v, 0.5);
         println!(
             "  {name:<12} {:>4} {median:>12.1} {:>12.1} {:>9.3}x",
             v.len(),
             percentile(v, 0.9),
             median / base
+        );
+    }
+    if let Some(b) = times.get("baseline warm") {
+        println!(
+            "  this build's warm runs / the baseline's: {:.3}x (medians)",
+            percentile(&times["warm cache"], 0.5) / percentile(b, 0.5)
         );
     }
     println!("warm-cache runs, in-process phases (median ms, from <run-id>.timing.json)");
