@@ -1,5 +1,6 @@
-//! Conformance vectors: every `capabilities/*/vectors.json` is run against the built component
-//! (`target/components/<name>.wasm`, pinned by `target/components/index.json`) in the real engine.
+//! Conformance vectors: every `capabilities/*/vectors.json` and `capabilities/pgs/*/vectors.json` (the PGS
+//! atoms) is run against the built component (`target/components/<name>.wasm`, pinned by
+//! `target/components/index.json`) in the real engine.
 //!
 //! Format (closed: an unknown field fails the test, so a typo cannot silently test nothing):
 //!
@@ -226,7 +227,9 @@ fn check_result(inv: &Invocation<MemoryBackend>, expect: &Expect) -> Result<(), 
 #[test]
 fn capability_conformance_vectors() {
     let root = root();
-    let files = vector_files(&root.join("capabilities"));
+    // The PGS atoms live one level down (`capabilities/pgs/<name>/`).
+    let mut files = vector_files(&root.join("capabilities"));
+    files.extend(vector_files(&root.join("capabilities/pgs")));
     assert!(
         !files.is_empty(),
         "no capabilities/*/vectors.json found under {}",
