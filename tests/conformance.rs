@@ -117,3 +117,68 @@ fn c_sdk_conformance_vectors() {
         failures.join("\n  ")
     );
 }
+
+/// The PGS authors' 77 CT conformance cases (`../shared/pgs/workspace/protocol_snapshot/conformance`, or
+/// `SEALED_PGS_CONFORMANCE=DIR`) against the PGS atoms (`capabilities/pgs/atoms.json`): every case of an
+/// implemented CT passes, a case of any other CT is reported unsupported (never passed), and the counts go
+/// to the test command's summary.
+#[test]
+fn pgs_conformance_cases() {
+    let root = root();
+    let dir = std::env::var_os("SEALED_PGS_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/pgs/workspace/protocol_snapshot/conformance"));
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the PGS conformance cases come with the shared reference material (../shared/pgs), or \
+         point SEALED_PGS_CONFORMANCE at a pgs_workspace's protocol_snapshot/conformance",
+        dir.display()
+    );
+    let docs = conformance::collect(&dir).unwrap();
+    assert!(
+        docs.iter().all(|d| matches!(d, Document::Pgs(..))),
+        "{} holds other files",
+        dir.display()
+    );
+    let atoms = conformance::AtomsMap::load(&root.join("capabilities/pgs/atoms.json")).unwrap();
+    let engine = engine();
+    let mut components = Components::new(&engine, &root.join("target/components")).unwrap();
+    let report = conformance::run(&docs, &mut components, Some(&atoms));
+    let failures: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| format!("{}: {}", r.name, r.reason))
+        .collect();
+    sealed_tests::say!(
+        "pgs-conformance",
+        "PGS CT conformance: {} of {} cases pass, {} failed, {} unsupported (no component for their CT yet)",
+        report.passed,
+        report.results.len(),
+        report.failed,
+        report.unsupported
+    );
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+    // Unsupported means exactly "its CT is not in the atoms map", and every mapped CT is exercised.
+    for r in &report.results {
+        let mapped = docs.iter().any(|d| match d {
+            Document::Pgs(_, c) => c.fqdn == r.name && atoms.atoms.contains_key(&c.ct_fqdn),
+            Document::Sealed(..) => false,
+        });
+        assert_eq!(r.verdict == Verdict::Unsupported, !mapped, "{r:?}");
+    }
+    for (ct, component) in &atoms.atoms {
+        assert!(
+            report
+                .results
+                .iter()
+                .any(|r| r.verdict == Verdict::Pass && r.component.as_deref() == Some(component.as_str())),
+            "{ct} ({component}) has no passing PGS case"
+        );
+    }
+}
