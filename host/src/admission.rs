@@ -153,6 +153,12 @@ impl AdmissionSchema {
         Self { validator }
     }
 
+    /// Why the schema itself was refused (an unknown keyword, or not a schema the validator compiles), if
+    /// it was; [`Self::check`] then refuses every payload with this one violation.
+    pub fn schema_error(&self) -> Option<&SchemaViolation> {
+        self.validator.as_ref().err()
+    }
+
     /// Every violation of `payload`, in a deterministic order (empty: admitted).
     pub fn check(&self, payload: &Value) -> Vec<SchemaViolation> {
         let validator = match &self.validator {

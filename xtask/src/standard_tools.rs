@@ -25,7 +25,7 @@ const RUN_DIR: &str = "standard-tools-run";
 const APT_PACKAGES: &[&str] = &["python3", "python3-venv"];
 const RUN_ID: &str = "standard-tools-1";
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
