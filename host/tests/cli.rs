@@ -635,3 +635,63 @@ fn conformance_reports_pass_fail_and_unsupported_per_vector() {
         (5, Some("VECTORS_IO"))
     );
 }
+
+/// `host recover`: completes a run left as a killed process leaves it (trace without `run_end`, no
+/// attestation, an unlocked marker), exit 0 and `action: completed`; `host verify` then accepts it. A marker
+/// it cannot complete is reported with RECOVERY_INCOMPLETE (exit 1) and kept.
+#[test]
+fn recover_completes_an_interrupted_run_and_reports_what_it_cannot() {
+    let data = tempfile::tempdir().unwrap();
+    let (c, env) = run_example(data.path(), "register-actor", "register_actor", "valid.json");
+    assert_eq!(c, 0, "{env}");
+    let run_id = env["data"]["run_id"].as_str().unwrap().to_string();
+    let trace = trace_of(&env);
+    let original = std::fs::read(&trace).unwrap();
+    // Killed after COMMIT: the last line (run_end) and the attestation never made it.
+    let cut = &original[..original[..original.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1];
+    std::fs::write(&trace, cut).unwrap();
+    let bundle = trace.with_file_name(format!("{run_id}.jsonl.intoto.jsonl"));
+    std::fs::remove_file(&bundle).unwrap();
+    let pending = data.path().join("pending");
+    std::fs::create_dir_all(&pending).unwrap();
+    let head = json!({"format": "sealed-pending/v1", "run_id": run_id, "trace": trace});
+    let ending = json!({"terminal": env["data"]["terminal"], "status": "REGISTERED", "ok": true});
+    std::fs::write(pending.join(format!("{run_id}.json")), format!("{head}\n{ending}\n")).unwrap();
+
+    let o = host(&["--json", "recover", "--data-root", s(data.path())]);
+    let e = envelope(&o);
+    assert_eq!(code(&o), 0, "{e}");
+    assert_eq!(e["data"]["recovered"][0]["run_id"], run_id.as_str());
+    assert_eq!(e["data"]["recovered"][0]["action"], "completed");
+    assert_eq!(e["data"]["recovered"][0]["committed"], true);
+    assert_eq!(
+        std::fs::read(&trace).unwrap(),
+        original,
+        "the completed trace is the run's own"
+    );
+    let key = data.path().join("keys/run-signer.pub.json");
+    let o = host(&["--json", "verify", s(&trace), "--trust", s(&key)]);
+    assert_eq!(code(&o), 0, "{}", envelope(&o));
+    // Nothing left to do.
+    let o = host(&["recover", "--data-root", s(data.path())]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("no interrupted runs"), "{}", stdout(&o));
+
+    // A committed run whose marker lost the ending it records before COMMIT: not guessed, reported, kept.
+    std::fs::write(&trace, cut).unwrap();
+    std::fs::write(pending.join(format!("{run_id}.json")), format!("{head}\n")).unwrap();
+    let o = host(&["--json", "recover", "--data-root", s(data.path())]);
+    let e = envelope(&o);
+    assert_eq!(
+        (code(&o), e["error"]["code"].as_str()),
+        (1, Some("RECOVERY_INCOMPLETE")),
+        "{e}"
+    );
+    assert_eq!(e["data"]["recovered"][0]["action"], "failed");
+    assert!(pending.join(format!("{run_id}.json")).exists());
+    assert_eq!(std::fs::read(&trace).unwrap(), cut);
+}
