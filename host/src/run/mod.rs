@@ -151,7 +151,7 @@ pub fn run_reported(
                 files,
                 mut trace,
             } = execute::open_run(job)?;
-            let payload = load::read_payload(&job.payload);
+            let payload = load::read_payload(&job.payload, load::MAX_PAYLOAD_BYTES);
             trace
                 .append(&execute::run_start(
                     engine,
