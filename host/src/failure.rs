@@ -106,8 +106,22 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         }
         "STORAGE_LIMIT" => {
             "a storage call was over a budget: raise `limits.max_storage_calls` or `limits.max_value_bytes` for the \
-             node, or, for an invalid key or label, fix the component (keys are 1-4096 bytes; labels follow the \
-             label syntax in the README's Budgets section)"
+             node, or the workflow's `run_limits.max_storage_calls` / `run_limits.max_storage_bytes` for a whole \
+             run (up to the host ceiling), or, for an invalid key or label, fix the component (keys are 1-4096 \
+             bytes; labels follow the label syntax in the README's Budgets section)"
+        }
+        "TRACE_BUDGET" => {
+            "the run's trace would pass its budget: raise the workflow's `run_limits.max_trace_bytes` (up to the host \
+             ceiling), or lower what the nodes record (outputs, storage calls, values)"
+        }
+        "PAYLOAD_TOO_LARGE" => {
+            "send a smaller payload (bulk data belongs in storage), or raise the workflow's \
+             `run_limits.max_payload_bytes` (at most 16 MiB)"
+        }
+        "COMPILE_BUDGET" => {
+            "the component is too costly to compile: trim or split it, or raise the workflow's \
+             `run_limits.max_component_bytes` / `max_component_functions` / `compile_ms` (up to the host ceiling); \
+             a compile timeout depends on the machine, and a warmed cache (`host cache warm`) avoids compiling"
         }
         "NODE_TRAP" => "the component trapped (a panic or an invalid operation): fix the component",
         "NODE_INVALID_INPUT" => {

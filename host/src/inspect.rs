@@ -49,6 +49,10 @@ pub struct WorkflowInspection {
     pub name: String,
     pub entry: String,
     pub max_nodes_visited: u32,
+    /// The run budgets in force (the manifest's, or the defaults for a manifest sealed without them).
+    pub run_limits: sealed_snapshot::RunLimits,
+    /// Whether the manifest states them (false: sealed before `run_limits` existed).
+    pub run_limits_sealed: bool,
     pub admission: Value,
     pub nodes: Vec<NodeInspection>,
 }
@@ -108,6 +112,8 @@ pub fn inspect_snapshot(engine: &Engine, dir: &Path) -> Result<SnapshotInspectio
             name: name.clone(),
             entry: wf.entry.clone(),
             max_nodes_visited: wf.max_nodes_visited,
+            run_limits: wf.run_limits(),
+            run_limits_sealed: wf.run_limits.is_some(),
             admission: wf.admission.clone(),
             nodes: wf
                 .nodes
@@ -248,6 +254,20 @@ pub fn snapshot_text(s: &SnapshotInspection) -> String {
             out,
             "workflow {}  entry {}  max_nodes_visited {}",
             wf.name, wf.entry, wf.max_nodes_visited
+        );
+        let r = &wf.run_limits;
+        let _ = writeln!(
+            out,
+            "  run budgets{}: {} storage calls, storage {}, trace {}, payload {}, components ≤ {} and {} functions, \
+             compile ≤ {} ms",
+            if wf.run_limits_sealed { "" } else { " (defaults)" },
+            r.max_storage_calls,
+            mib(r.max_storage_bytes),
+            mib(r.max_trace_bytes),
+            mib(r.max_payload_bytes),
+            mib(r.max_component_bytes),
+            r.max_component_functions,
+            r.compile_ms
         );
         let _ = writeln!(out, "  admission: {}", wf.admission);
         for n in &wf.nodes {

@@ -13,12 +13,12 @@ use sealed_capability::{JournalEntry, StorageBackend, StorageError, StorageReque
 use sealed_engine::Engine;
 use sealed_graph::Walk;
 use sealed_snapshot::canonical::digest_json;
-use sealed_trace::{Admission, TraceEvent, VerifiedTrace};
+use sealed_trace::{Admission, TraceError, TraceEvent, VerifiedTrace};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::Failure;
-use crate::run::execute::Invoker;
+use crate::run::execute::{Invoker, Sink};
 use crate::run::record::{Ledger, run_end};
 use crate::run::{Plan, TrustPolicy};
 
@@ -95,6 +95,53 @@ impl StorageBackend for JournalBackend {
     }
 }
 
+/// The replay's trace: events kept in memory, held to the same byte budget as the run's trace writer
+/// (the host's, lowered by the workflow's `run_limits.max_trace_bytes` after the admission line), so a
+/// run that failed with `TRACE_BUDGET` fails the same way, at the same node, when replayed.
+struct BudgetedSink {
+    events: Vec<TraceEvent>,
+    seq: u64,
+    head: String,
+    written: u64,
+    budget: u64,
+}
+
+impl BudgetedSink {
+    /// A sink that already holds `first` (counted, never refused) and then refuses lines past `budget`.
+    fn after(first: Vec<TraceEvent>, budget: u64) -> Result<Self, TraceError> {
+        let mut sink = Self {
+            events: Vec::new(),
+            seq: 0,
+            head: sealed_trace::GENESIS.to_string(),
+            written: 0,
+            budget: u64::MAX,
+        };
+        for event in &first {
+            sink.emit(event)?;
+        }
+        sink.budget = budget;
+        Ok(sink)
+    }
+}
+
+impl Sink for BudgetedSink {
+    fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError> {
+        let line = sealed_trace::encode_line(event, self.seq, &self.head)?;
+        let bytes = line.len() as u64 + 1;
+        if self.written.saturating_add(bytes) > self.budget {
+            return Err(TraceError::Budget {
+                bytes,
+                budget: self.budget,
+            });
+        }
+        self.head = sealed_trace::line_hash(&line);
+        self.seq += 1;
+        self.written += bytes;
+        self.events.push(event.clone());
+        Ok(())
+    }
+}
+
 /// `registry.insert("actors", "AC_…")`: enough to see which argument differs.
 fn describe(request: &StorageRequest) -> String {
     format!("{}({:?}, {:?})", request.name(), request.label(), request.key())
@@ -151,6 +198,23 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
             "the trace records no payload (the run was refused before admission)",
         )
     })?;
+
+    // A side effect whose node line was cut by the trace budget has no journal in the trace (it was what
+    // did not fit): its storage answers are gone, so it cannot be re-executed from the trace alone. A
+    // transform's can (it has no storage), and the replay then hits the same budget at the same node.
+    if let Some(cut) = trace
+        .nodes()
+        .find(|n| n.kind == "CS" && n.error.as_ref().is_some_and(|e| e.code == "TRACE_BUDGET"))
+    {
+        return Err(Failure::new(
+            "REPLAY_IMPOSSIBLE",
+            format!(
+                "node {} failed with TRACE_BUDGET: its storage journal was over the trace budget and is not in \
+                 the trace, so the node cannot be re-executed from the trace alone (the trace still verifies)",
+                cut.node
+            ),
+        ));
+    }
 
     // Integrity only (digest and pins): replay proves what the pinned components compute; `host verify` is
     // what checks who sealed the snapshot.
@@ -221,10 +285,13 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
         match plan.prepare(&start.workflow, &|_| {}) {
             Err(f) => events.push(run_end(&[], "FAILED", false, None, Some(&f), false, None)),
             Ok(prepared) => {
-                let mut sink: Vec<TraceEvent> = Vec::new();
+                let budget = sealed_trace::TRACE_BODY_BUDGET.min(workflow.run_limits().max_trace_bytes);
+                let mut sink = BudgetedSink::after(std::mem::take(&mut events), budget)
+                    .map_err(|e| Failure::new(e.code(), e.to_string()))?;
                 let mut invoker = Invoker {
                     prepared,
                     nodes: &workflow.nodes,
+                    run_budget: sealed_capability::RunBudget::of(&workflow.run_limits()),
                     backend: Some(JournalBackend::new(&trace)),
                     trace: &mut sink,
                     trace_error: None,
@@ -232,6 +299,9 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                     node_ms: Vec::new(),
                 };
                 let walk = sealed_graph::walk(workflow, &payload, &mut invoker, &mut |_| {});
+                if let Some(e) = invoker.trace_error.take() {
+                    return Err(Failure::new(e.code(), e.to_string()));
+                }
                 let steps = std::mem::take(&mut invoker.steps);
                 let backend = invoker.backend.take();
                 nodes_replayed = steps.len();
@@ -258,6 +328,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                 let recomputed_ledger = || {
                     recorded_end.ledger_before.as_ref().map(|before| {
                         let writes: Vec<sealed_store::Write> = sink
+                            .events
                             .iter()
                             .filter_map(|e| match e {
                                 TraceEvent::Node(n) => Some(n),
@@ -311,7 +382,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                         run_end(&steps, "FAILED", false, None, Some(&f), false, unchanged.as_ref())
                     }
                 };
-                events.extend(sink);
+                events = sink.events;
                 events.push(end);
             }
         }

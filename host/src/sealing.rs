@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use sealed_engine::Engine;
-use sealed_snapshot::SnapshotError;
+use sealed_engine::{CompileBudget, Engine};
 use sealed_snapshot::seal::{ComponentImports, SealReport};
+use sealed_snapshot::{RunLimits, SnapshotError};
 
 /// Seals `source` into `out`, inspecting every component with `engine` (compiled, never run).
 pub fn seal(engine: &Engine, source: &Path, out: &Path) -> Result<SealReport, SnapshotError> {
@@ -21,8 +21,8 @@ pub fn seal_observed(
     out: &Path,
     on_component: &dyn Fn(),
 ) -> Result<SealReport, SnapshotError> {
-    let inspect = |bytes: &[u8]| -> Result<ComponentImports, String> {
-        let info = engine.inspect(bytes);
+    let inspect = |bytes: &[u8], limits: &RunLimits| -> Result<ComponentImports, String> {
+        let info = engine.inspect_within(bytes, &CompileBudget::of(limits));
         on_component();
         let info = info.map_err(|e| e.to_string())?;
         Ok(ComponentImports {

@@ -85,8 +85,10 @@ pub fn built(name: &str) -> Built {
 
 /// Seals `source` into `out` exactly as `host seal` does: imports come from the real engine inspection.
 pub fn seal(engine: &Engine, source: &Path, out: &Path) -> Result<SealReport, SnapshotError> {
-    let inspect = |bytes: &[u8]| -> Result<ComponentImports, String> {
-        let info = engine.inspect(bytes).map_err(|e| e.to_string())?;
+    let inspect = |bytes: &[u8], limits: &sealed_snapshot::RunLimits| -> Result<ComponentImports, String> {
+        let info = engine
+            .inspect_within(bytes, &sealed_engine::CompileBudget::of(limits))
+            .map_err(|e| e.to_string())?;
         Ok(ComponentImports {
             imports: info.imports.iter().map(|i| i.name.clone()).collect(),
             exports: info.exports.iter().map(|e| e.name.clone()).collect(),

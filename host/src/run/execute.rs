@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sealed_attest::PrivateKey;
-use sealed_capability::{Gate, StorageBackend};
+use sealed_capability::{Gate, RunBudget, StorageBackend};
 use sealed_engine::Prepared;
 use sealed_graph::{NodeInvoker, Returned, Walk};
 use sealed_snapshot::canonical::{digest_json, to_vec};
@@ -127,7 +127,7 @@ pub(crate) fn execute_observed(
         marker,
     } = open_run(job)?;
     let snapshot = plan.snapshot();
-    let payload = read_payload(&job.payload);
+    let payload = read_payload(&job.payload, plan.max_payload_bytes(&job.workflow));
     // Admission runs before the payload is written anywhere (the trace's first line records it): the
     // check costs the validator's time, never the evidence's bytes, and nothing recorded precedes it.
     let t = Instant::now();
@@ -231,9 +231,11 @@ pub(crate) fn execute_observed(
     tracing::debug!(data_root = %job.data_root.display(), "store transaction begun");
 
     let t = Instant::now();
+    rec.trace.limit_budget(workflow.run_limits().max_trace_bytes);
     let mut invoker = Invoker {
         prepared,
         nodes: &workflow.nodes,
+        run_budget: RunBudget::of(&workflow.run_limits()),
         backend: Some(tx),
         trace: &mut rec.trace,
         trace_error: None,
@@ -349,6 +351,8 @@ impl Sink for Vec<TraceEvent> {
 pub(crate) struct Invoker<'a, B, S> {
     pub prepared: &'a BTreeMap<String, Prepared>,
     pub nodes: &'a BTreeMap<String, Node>,
+    /// The run's storage budgets (`run_limits`), charged by every node's gate.
+    pub run_budget: Arc<RunBudget>,
     pub backend: Option<B>,
     pub trace: &'a mut S,
     pub trace_error: Option<TraceError>,
@@ -376,7 +380,7 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
         let input_digest = sealed_snapshot::canonical::sha256_hex(&input_bytes);
         let input_text = String::from_utf8_lossy(&input_bytes).into_owned();
 
-        let gate = Gate::new(&task.grants, &task.limits, backend);
+        let gate = Gate::new(&task.grants, &task.limits, backend).with_run_budget(self.run_budget.clone());
         let inv = prepared.invoke(&input_text, &task.limits, gate);
         self.backend = Some(inv.backend);
 
@@ -432,7 +436,8 @@ impl<B: StorageBackend + 'static, S: Sink> NodeInvoker for Invoker<'_, B, S> {
                     format!(
                         "the record of node {node} is {bytes} bytes and would take the run's trace past its \
                          budget of {budget} bytes (outputs and storage journals of the nodes so far); lower the \
-                         node's limits.max_storage_calls / max_value_bytes / max_output_bytes"
+                         node's limits.max_storage_calls / max_value_bytes / max_output_bytes, or raise the \
+                         workflow's run_limits.max_trace_bytes"
                     ),
                 )
                 .at(node);

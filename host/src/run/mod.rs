@@ -159,7 +159,7 @@ pub fn run_reported(
                 mut trace,
                 marker,
             } = execute::open_run(job)?;
-            let payload = load::read_payload(&job.payload);
+            let payload = load::read_payload(&job.payload, load::MAX_PAYLOAD_BYTES);
             trace
                 .append(&execute::run_start(
                     engine,

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use sealed_engine::{Engine, Prepared};
+use sealed_engine::{CompileBudget, Engine, Prepared};
 use sealed_snapshot::{VerifiedSnapshot, Workflow};
 
 use super::verify::{TrustPolicy, verify_snapshot};
@@ -125,6 +125,16 @@ impl Plan {
         Some((self.snapshot.manifest().workflows.get(name)?, self.workflows.get(name)?))
     }
 
+    /// The most payload bytes a run of workflow `name` reads: its `run_limits.max_payload_bytes` (the host
+    /// cap for an unknown workflow, which is refused anyway).
+    pub fn max_payload_bytes(&self, name: &str) -> u64 {
+        self.snapshot
+            .manifest()
+            .workflows
+            .get(name)
+            .map_or(super::load::MAX_PAYLOAD_BYTES, |wf| wf.run_limits().max_payload_bytes)
+    }
+
     /// Prepares every node of workflow `name` (once; later calls return the same result). Every component
     /// passes the static gate and gets its `InstancePre` before any store is locked, so a bad component
     /// fails fast and never holds the data root.
@@ -160,6 +170,9 @@ fn prepare_workflow(
     observe: &dyn Fn(Progress<'_>),
 ) -> Result<BTreeMap<String, Prepared>, Failure> {
     let mut prepared = BTreeMap::new();
+    // The workflow's compile budget: size and function count of each component, and the wall clock of
+    // each compilation (a cached component is not compiled).
+    let budget = CompileBudget::of(&workflow.run_limits());
     let total = workflow.nodes.values().filter(|n| n.task().is_some()).count();
     for (name, node) in &workflow.nodes {
         let (Some(task), Some(world)) = (node.task(), node.world()) else {
@@ -175,8 +188,11 @@ fn prepare_workflow(
         // With the node's limits: the static memory gate refuses a component that could not even be
         // instantiated within its memory budget.
         let p = engine
-            .prepare_node(component, world, &task.grants, &task.limits)
-            .map_err(|e| Failure::new(e.code(), e.to_string()).at(name))?;
+            .prepare_node_within(component, world, &task.grants, &task.limits, &budget)
+            .map_err(|e| {
+                let f = Failure::new(e.code(), e.to_string()).at(name);
+                if e.is_deterministic() { f } else { f.nondeterministic() }
+            })?;
         prepared.insert(name.clone(), p);
         observe(Progress::Prepared {
             node: name,

@@ -10,8 +10,10 @@
 //! This crate must never touch a file, a clock or a database itself.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealed_snapshot::{Grant, Interface, Limits, Op};
+use sealed_snapshot::{Grant, Interface, Limits, Op, RunLimits};
 use serde::{Deserialize, Serialize};
 
 mod bytes;
@@ -329,6 +331,17 @@ pub enum Refusal {
     KeyInvalid {
         detail: String,
     },
+    /// The run's storage calls, over all its nodes, would pass `run_limits.max_storage_calls`.
+    RunTooManyCalls {
+        limit: u64,
+    },
+    /// The request's label, key and value would take the bytes the run moved through storage past
+    /// `run_limits.max_storage_bytes` (`used` before this call, `bytes` of this request).
+    RunBytesExceeded {
+        used: u64,
+        bytes: u64,
+        limit: u64,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -343,8 +356,109 @@ impl std::fmt::Display for Refusal {
             Refusal::TooManyCalls { limit } => write!(f, "more than {limit} storage calls in one invocation"),
             Refusal::ValueTooLarge { bytes, limit } => write!(f, "value of {bytes} bytes exceeds the limit of {limit}"),
             Refusal::KeyInvalid { detail } => write!(f, "invalid key or label: {detail}"),
+            Refusal::RunTooManyCalls { limit } => write!(
+                f,
+                "more than {limit} storage calls in one run, all nodes together (run_limits.max_storage_calls)"
+            ),
+            Refusal::RunBytesExceeded { used, bytes, limit } => write!(
+                f,
+                "a {bytes}-byte request would take the bytes this run moved through storage ({used} so far, both \
+                 ways, all nodes) past {limit} (run_limits.max_storage_bytes)"
+            ),
         }
     }
+}
+
+/// The storage budgets of one whole run (`run_limits.max_storage_calls` and `max_storage_bytes`), shared
+/// by the [`Gate`] of every node the run visits: each gate charges it before its backend sees a request.
+///
+/// Calls: every call a gate journals counts. Bytes, both ways: a request's label, key and value are
+/// charged (and refused when they do not fit) *before* the backend runs; a response is charged when it
+/// arrives. `events.read` returns only the longest prefix of its page whose bytes fit what is left (at
+/// least one event, so that a non-empty stream never reads as empty): the WIT promises "at most
+/// `max-count`" and a reader pages with `from-seq`. A response can therefore take the count past the
+/// budget by at most one value or event; every later request of the run is then refused. A run is
+/// sequential, so the counters only need to be shared, not ordered (relaxed atomics).
+#[derive(Debug)]
+pub struct RunBudget {
+    max_calls: u64,
+    max_bytes: u64,
+    calls: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl RunBudget {
+    pub fn new(max_calls: u64, max_bytes: u64) -> Arc<Self> {
+        Arc::new(Self {
+            max_calls,
+            max_bytes,
+            calls: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    /// The storage budgets of a workflow's run limits.
+    pub fn of(limits: &RunLimits) -> Arc<Self> {
+        Self::new(limits.max_storage_calls, limits.max_storage_bytes)
+    }
+
+    /// No run-wide limit (a gate used alone, in tests and conformance vectors).
+    pub fn unlimited() -> Arc<Self> {
+        Self::new(u64::MAX, u64::MAX)
+    }
+
+    /// Storage calls charged so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Bytes charged so far (requests and responses).
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn remaining_bytes(&self) -> u64 {
+        self.max_bytes.saturating_sub(self.bytes())
+    }
+
+    fn charge_bytes(&self, bytes: u64) {
+        // Sequential within a run: a load and a store cannot race.
+        self.bytes.store(self.bytes().saturating_add(bytes), Ordering::Relaxed);
+    }
+
+    fn check(&self, request_bytes: u64) -> Result<(), Refusal> {
+        if self.calls() >= self.max_calls {
+            return Err(Refusal::RunTooManyCalls { limit: self.max_calls });
+        }
+        if request_bytes > self.remaining_bytes() {
+            return Err(Refusal::RunBytesExceeded {
+                used: self.bytes(),
+                bytes: request_bytes,
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of a request's label, key and value: what the run-wide byte budget charges before the backend.
+fn request_bytes(request: &StorageRequest) -> u64 {
+    request.value().map_or(0, |v| v.len() as u64) + request.key().len() as u64 + request.label().len() as u64
+}
+
+/// Cuts an `events.read` page to the longest prefix whose bytes (as [`StorageResponse::bytes_len`] counts
+/// them) fit in `remaining`, keeping at least the first event.
+fn fit_events(events: &mut Vec<Event>, remaining: u64) {
+    let mut total: u64 = 0;
+    let keep = events
+        .iter()
+        .position(|e| {
+            total = total.saturating_add(e.payload.len() as u64 + 8);
+            total > remaining
+        })
+        .unwrap_or(events.len())
+        .max(1);
+    events.truncate(keep);
 }
 
 /// Grants and budgets of one node invocation, in front of a backend.
@@ -356,6 +470,7 @@ pub struct Gate<B> {
     journal: Vec<JournalEntry>,
     refusals: Vec<Refusal>,
     bytes_moved: u64,
+    run: Arc<RunBudget>,
 }
 
 impl<B: StorageBackend> Gate<B> {
@@ -372,7 +487,14 @@ impl<B: StorageBackend> Gate<B> {
             journal: Vec::new(),
             refusals: Vec::new(),
             bytes_moved: 0,
+            run: RunBudget::unlimited(),
         }
+    }
+
+    /// Also charges every call to the run-wide budget `run` (shared by the gates of all the run's nodes).
+    pub fn with_run_budget(mut self, run: Arc<RunBudget>) -> Self {
+        self.run = run;
+        self
     }
 
     /// Checks, executes and journals one call.
@@ -381,15 +503,27 @@ impl<B: StorageBackend> Gate<B> {
             *max_count = (*max_count).min(MAX_READ_EVENTS);
         }
         let refused = self.check(&request).err();
+        self.run.calls.fetch_add(1, Ordering::Relaxed);
         let result = match &refused {
             Some(refusal) => Err(match refusal {
                 Refusal::NotGranted { .. } => StorageError::NotGranted(refusal.to_string()),
                 Refusal::KeyInvalid { .. } => StorageError::InvalidArgument(refusal.to_string()),
-                Refusal::TooManyCalls { .. } | Refusal::ValueTooLarge { .. } => {
-                    StorageError::LimitExceeded(refusal.to_string())
-                }
+                Refusal::TooManyCalls { .. }
+                | Refusal::ValueTooLarge { .. }
+                | Refusal::RunTooManyCalls { .. }
+                | Refusal::RunBytesExceeded { .. } => StorageError::LimitExceeded(refusal.to_string()),
             }),
-            None => self.backend.execute(&request),
+            None => {
+                self.run.charge_bytes(request_bytes(&request));
+                let mut result = self.backend.execute(&request);
+                if let Ok(StorageResponse::Events(events)) = &mut result {
+                    fit_events(events, self.run.remaining_bytes());
+                }
+                if let Ok(response) = &result {
+                    self.run.charge_bytes(response.bytes_len() as u64);
+                }
+                result
+            }
         };
         self.bytes_moved += request.value().map_or(0, |v| v.len() as u64)
             + request.key().len() as u64
@@ -440,7 +574,7 @@ impl<B: StorageBackend> Gate<B> {
                 limit: self.max_value_bytes,
             });
         }
-        Ok(())
+        self.run.check(request_bytes(request))
     }
 
     pub fn journal(&self) -> &[JournalEntry] {
@@ -464,5 +598,113 @@ impl<B: StorageBackend> Gate<B> {
     /// Ends the invocation: the backend, the journal and the refusals.
     pub fn finish(self) -> (B, Vec<JournalEntry>, Vec<Refusal>) {
         (self.backend, self.journal, self.refusals)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod run_budget_tests {
+    use super::*;
+    use crate::memory::MemoryBackend;
+
+    fn grants() -> Vec<Grant> {
+        vec![
+            Grant {
+                interface: Interface::Registry,
+                label: "actors".into(),
+                ops: [Op::Insert, Op::Get].into(),
+            },
+            Grant {
+                interface: Interface::Events,
+                label: "log".into(),
+                ops: [Op::Append, Op::Read].into(),
+            },
+        ]
+    }
+
+    fn insert(key: &str, value: &[u8]) -> StorageRequest {
+        StorageRequest::RegistryInsert {
+            label: "actors".into(),
+            key: key.into(),
+            value: value.to_vec(),
+        }
+    }
+
+    #[test]
+    fn calls_are_counted_across_gates() {
+        let run = RunBudget::new(3, u64::MAX);
+        let mut first = Gate::new(&grants(), &Limits::default(), MemoryBackend::new()).with_run_budget(run.clone());
+        assert!(first.call(insert("a", b"1")).is_ok());
+        assert!(first.call(insert("b", b"1")).is_ok());
+        let (backend, _, refusals) = first.finish();
+        assert!(refusals.is_empty());
+        let mut second = Gate::new(&grants(), &Limits::default(), backend).with_run_budget(run.clone());
+        assert!(second.call(insert("c", b"1")).is_ok());
+        let err = second.call(insert("d", b"1")).unwrap_err();
+        assert!(matches!(err, StorageError::LimitExceeded(_)), "{err:?}");
+        assert_eq!(second.refusals(), &[Refusal::RunTooManyCalls { limit: 3 }]);
+        assert!(err.to_string().contains("run_limits.max_storage_calls"), "{err}");
+        assert_eq!(run.calls(), 4);
+    }
+
+    #[test]
+    fn request_bytes_are_refused_before_the_backend() {
+        // label 6 + key 1 + value 10 = 17 bytes, response 8: one insert costs 25.
+        let run = RunBudget::new(u64::MAX, 40);
+        let mut gate = Gate::new(&grants(), &Limits::default(), MemoryBackend::new()).with_run_budget(run.clone());
+        assert!(gate.call(insert("a", &[0; 10])).is_ok());
+        assert_eq!(run.bytes(), 25);
+        let err = gate.call(insert("b", &[0; 10])).unwrap_err();
+        assert!(matches!(err, StorageError::LimitExceeded(_)), "{err:?}");
+        assert_eq!(
+            gate.refusals(),
+            &[Refusal::RunBytesExceeded {
+                used: 25,
+                bytes: 17,
+                limit: 40
+            }]
+        );
+        // Refused before the backend: the key was never stored.
+        let get = StorageRequest::RegistryGet {
+            label: "actors".into(),
+            key: "b".into(),
+        };
+        assert_eq!(gate.backend_mut().execute(&get), Ok(StorageResponse::Value(None)));
+    }
+
+    #[test]
+    fn events_read_returns_only_what_fits() {
+        let mut backend = MemoryBackend::new();
+        for _ in 0..5 {
+            let append = StorageRequest::EventsAppend {
+                label: "log".into(),
+                key: "k".into(),
+                payload: vec![7; 100],
+            };
+            backend.execute(&append).unwrap();
+        }
+        let read = StorageRequest::EventsRead {
+            label: "log".into(),
+            key: "k".into(),
+            from_seq: 0,
+            max_count: 10,
+        };
+        // The request costs 4 bytes; each event 108: 300 leaves room for two.
+        let run = RunBudget::new(u64::MAX, 300);
+        let mut gate = Gate::new(&grants(), &Limits::default(), backend).with_run_budget(run.clone());
+        match gate.call(read.clone()).unwrap() {
+            StorageResponse::Events(events) => assert_eq!(events.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(run.bytes(), 4 + 2 * 108);
+        // 80 left: less than one event, which is still returned (a stream never reads as empty).
+        match gate.call(read.clone()).unwrap() {
+            StorageResponse::Events(events) => assert_eq!(events.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(run.bytes() > 300);
+        // Then nothing more.
+        assert!(matches!(gate.call(read), Err(StorageError::LimitExceeded(_))));
+        assert!(matches!(gate.refusals(), [Refusal::RunBytesExceeded { .. }]));
     }
 }

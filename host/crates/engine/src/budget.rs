@@ -8,26 +8,73 @@
 //!
 //! It must never compile, instantiate or keep any part of the component.
 
+use sealed_snapshot::RunLimits;
+
 use crate::EngineError;
 
 /// The largest component the engine compiles, in bytes. A Rust capability is tens to hundreds of KiB; an
-/// interpreter-based one (CPython or SpiderMonkey inside) is 10-40 MiB.
-pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// interpreter-based one (CPython or SpiderMonkey inside) is 10-40 MiB. The ceiling of
+/// `run_limits.max_component_bytes`.
+pub const MAX_COMPONENT_BYTES: u64 = RunLimits::CEILING.max_component_bytes;
 
 /// The most function bodies the engine compiles for one component. Interpreter-based components have
-/// tens of thousands; compile time grows with the count (about 55 µs each on the reference machine).
-pub const MAX_FUNCTIONS: u64 = 100_000;
+/// tens of thousands; compile time grows with the count (about 55 µs each on the reference machine). The
+/// ceiling of `run_limits.max_component_functions`.
+pub const MAX_FUNCTIONS: u64 = RunLimits::CEILING.max_component_functions;
 
-/// Refuses `bytes` when it is over the budget; a parse error is left to the compiler, which reports it
-/// better (`COMPONENT_INVALID`).
+/// What compiling one component may cost: its size, its function bodies (both counted before Cranelift
+/// runs) and the wall clock Cranelift may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileBudget {
+    pub max_bytes: u64,
+    pub max_functions: u64,
+    /// Milliseconds; see [`crate::Engine`]'s compile thread: on expiry the compilation is abandoned.
+    pub max_ms: u64,
+}
+
+impl CompileBudget {
+    /// The host's own budget (the ceilings of [`RunLimits::CEILING`]): used where no manifest applies
+    /// (`host inspect`, `host cache warm`).
+    pub const HOST: CompileBudget = CompileBudget {
+        max_bytes: MAX_COMPONENT_BYTES,
+        max_functions: MAX_FUNCTIONS,
+        max_ms: RunLimits::CEILING.compile_ms,
+    };
+
+    /// The compile budget of a workflow's run limits, never above [`CompileBudget::HOST`] (a loaded
+    /// manifest is already checked against the ceilings; this keeps the engine safe on its own).
+    pub fn of(limits: &RunLimits) -> CompileBudget {
+        CompileBudget {
+            max_bytes: limits.max_component_bytes.min(Self::HOST.max_bytes),
+            max_functions: limits.max_component_functions.min(Self::HOST.max_functions),
+            max_ms: limits.compile_ms.min(Self::HOST.max_ms),
+        }
+    }
+}
+
+impl Default for CompileBudget {
+    fn default() -> Self {
+        Self::HOST
+    }
+}
+
+/// Refuses `bytes` when it is over the host's budget ([`CompileBudget::HOST`]).
 pub fn check(name: &str, bytes: &[u8]) -> Result<(), EngineError> {
+    check_within(name, bytes, &CompileBudget::HOST)
+}
+
+/// Refuses `bytes` when it is over `budget` (size, then function count); a parse error is left to the
+/// compiler, which reports it better (`COMPONENT_INVALID`).
+pub fn check_within(name: &str, bytes: &[u8], budget: &CompileBudget) -> Result<(), EngineError> {
     let over = |detail: String| EngineError::CompileBudget {
         name: name.to_string(),
         detail,
     };
-    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+    let (max_bytes, max_functions) = (budget.max_bytes, budget.max_functions);
+    if bytes.len() as u64 > max_bytes {
         return Err(over(format!(
-            "{} bytes, more than the {MAX_COMPONENT_BYTES} bytes the engine compiles",
+            "{} bytes, more than the {max_bytes} bytes allowed (run_limits.max_component_bytes; host ceiling \
+             {MAX_COMPONENT_BYTES})",
             bytes.len()
         )));
     }
@@ -38,10 +85,11 @@ pub fn check(name: &str, bytes: &[u8]) -> Result<(), EngineError> {
         };
         if let wasmparser::Payload::CodeSectionStart { count, .. } = payload {
             functions = functions.saturating_add(u64::from(count));
-            if functions > MAX_FUNCTIONS {
+            if functions > max_functions {
                 return Err(over(format!(
-                    "more than {MAX_FUNCTIONS} function bodies (a core module declares {count}); split the \
-                     capability or trim its dependencies"
+                    "more than {max_functions} function bodies (run_limits.max_component_functions; host ceiling \
+                     {MAX_FUNCTIONS}; a core module declares {count}); split the capability or trim its \
+                     dependencies"
                 )));
             }
         }

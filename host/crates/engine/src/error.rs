@@ -67,6 +67,15 @@ pub enum EngineError {
     /// host seconds and gigabytes, at seal and on every cold run.
     #[error("component {name} is over the compile budget: {detail}")]
     CompileBudget { name: String, detail: String },
+    /// Compiling the component took longer than its wall-clock bound (`run_limits.compile_ms`). Cranelift
+    /// cannot be interrupted: the compilation was abandoned (it finishes in the background, its result
+    /// discarded). Machine-dependent, like the node wall clock; a cached component is not compiled.
+    #[error(
+        "component {name} is over the compile budget: compiling it took longer than {limit_ms} ms \
+         (run_limits.compile_ms), so the compilation was abandoned (it finishes in the background and its result \
+         is discarded)"
+    )]
+    CompileTimeout { name: String, limit_ms: u64 },
     /// The compiled-component disk cache could not be used where it had to be ([`crate::Engine::warm`]).
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
@@ -80,7 +89,7 @@ impl EngineError {
             EngineError::Init(_) => "ENGINE_INIT",
             EngineError::HashMismatch { .. } => "COMPONENT_HASH_MISMATCH",
             EngineError::Compile { .. } => "COMPONENT_INVALID",
-            EngineError::CompileBudget { .. } => "COMPILE_BUDGET",
+            EngineError::CompileBudget { .. } | EngineError::CompileTimeout { .. } => "COMPILE_BUDGET",
             EngineError::ImportNotAllowed { .. } | EngineError::ImportNotGranted { .. } => "IMPORT_NOT_GRANTED",
             EngineError::Contract { .. } => "COMPONENT_CONTRACT",
             // The same class (and operator remedy) as the run-time limit: raise `limits.memory_bytes`.
@@ -88,6 +97,12 @@ impl EngineError {
             EngineError::LimitUnsupported { .. } => "LIMIT_UNSUPPORTED",
             EngineError::Cache(e) => e.code(),
         }
+    }
+
+    /// Whether the same component and budget always give this error: false for the compile wall clock,
+    /// which depends on the machine (and on whether the component was already compiled and cached).
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(self, EngineError::CompileTimeout { .. })
     }
 }
 
@@ -157,9 +172,11 @@ impl InvokeError {
     pub fn from_refusal(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NotGranted { .. } => InvokeError::NotGranted(refusal),
-            Refusal::TooManyCalls { .. } | Refusal::ValueTooLarge { .. } | Refusal::KeyInvalid { .. } => {
-                InvokeError::StorageLimit(refusal)
-            }
+            Refusal::TooManyCalls { .. }
+            | Refusal::ValueTooLarge { .. }
+            | Refusal::KeyInvalid { .. }
+            | Refusal::RunTooManyCalls { .. }
+            | Refusal::RunBytesExceeded { .. } => InvokeError::StorageLimit(refusal),
         }
     }
 }

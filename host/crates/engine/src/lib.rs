@@ -39,6 +39,7 @@ mod host;
 pub mod inspect;
 pub mod profile;
 
+pub use budget::CompileBudget;
 pub use cache::{CacheEntryReport, CacheError, CacheListing, CacheStats, DiskCache, WarmOutcome};
 pub use error::{EngineError, InvokeError};
 pub use inspect::{ComponentInfo, InferredWorld, ItemInfo};
@@ -278,7 +279,7 @@ impl Engine {
         let in_memory = self.memory().get(&id).cloned();
         let compiled = match in_memory {
             Some(compiled) => compiled,
-            None => self.cranelift(component.name(), component.bytes())?,
+            None => self.cranelift(component.name(), component.bytes(), &CompileBudget::HOST)?,
         };
         self.store_entry(disk, &key, &compiled).map_err(EngineError::Cache)?;
         self.memory().entry(id).or_insert(compiled);
@@ -303,7 +304,13 @@ impl Engine {
     /// The compiled component for `bytes`, whose sha256 (computed by the engine, never by a caller) is
     /// `digest`: from memory, else from the disk cache, else compiled by Cranelift (and then written to the
     /// disk cache; a failed write is counted and logged, never an error).
-    fn compile(&self, digest: &[u8; 32], name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+    fn compile(
+        &self,
+        digest: &[u8; 32],
+        name: &str,
+        bytes: &[u8],
+        budget: &CompileBudget,
+    ) -> Result<Component, EngineError> {
         let id = hex::encode(digest);
         if let Some(c) = self.memory().get(&id) {
             Counters::bump(&self.inner.stats.memory_hits);
@@ -312,13 +319,13 @@ impl Engine {
         // Loaded or compiled outside the lock: Cranelift takes milliseconds to seconds, and two threads
         // compiling the same bytes at once only waste work.
         let component = match &self.inner.disk {
-            None => self.cranelift(name, bytes)?,
+            None => self.cranelift(name, bytes, budget)?,
             Some(disk) => {
                 let key = self.cache_key(digest);
                 match self.load_entry(disk, &key, name) {
                     Some(component) => component,
                     None => {
-                        let component = self.cranelift(name, bytes)?;
+                        let component = self.cranelift(name, bytes, budget)?;
                         // Counted and logged by `store_entry`; the component is good either way.
                         let _ = self.store_entry(disk, &key, &component);
                         component
@@ -330,13 +337,40 @@ impl Engine {
         Ok(component)
     }
 
-    fn cranelift(&self, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
-        budget::check(name, bytes)?;
+    /// Compiles `bytes` with Cranelift within `budget`: size and function count first, then the compilation
+    /// itself on a helper thread, waited for at most `budget.max_ms`. Cranelift cannot be interrupted, so on
+    /// expiry the compilation is *abandoned*: the thread runs to its end in the background (holding its
+    /// copy of the bytes and the memory Cranelift uses) and its result is dropped, never cached. A one-shot
+    /// `host run` exits soon after, ending it; `host serve` keeps the preparation failure for the
+    /// workflow (every run of it reports it, none compiles again) and the thread ends by itself.
+    fn cranelift(&self, name: &str, bytes: &[u8], budget: &CompileBudget) -> Result<Component, EngineError> {
+        budget::check_within(name, bytes, budget)?;
         Counters::bump(&self.inner.stats.misses);
-        Component::new(&self.inner.wasmtime, bytes).map_err(|e| EngineError::Compile {
+        let compile_error = |e: wasmtime::Error| EngineError::Compile {
             name: name.to_string(),
             detail: format!("{e:#}"),
-        })
+        };
+        let engine = self.inner.wasmtime.clone();
+        let owned = bytes.to_vec();
+        let (done, result) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("sealed-compile".into())
+            .spawn(move || {
+                // The receiver is gone when the compilation was abandoned: the result is dropped.
+                let _ = done.send(Component::new(&engine, &owned));
+            })
+            .map_err(|e| EngineError::Init(format!("cannot start the compile thread: {e}")))?;
+        match result.recv_timeout(Duration::from_millis(budget.max_ms)) {
+            Ok(compiled) => compiled.map_err(compile_error),
+            Err(RecvTimeoutError::Timeout) => Err(EngineError::CompileTimeout {
+                name: name.to_string(),
+                limit_ms: budget.max_ms,
+            }),
+            Err(RecvTimeoutError::Disconnected) => Err(EngineError::Compile {
+                name: name.to_string(),
+                detail: "the compile thread ended without a result (Cranelift panicked)".into(),
+            }),
+        }
     }
 
     fn cache_key(&self, digest: &[u8; 32]) -> CacheKey {
@@ -401,9 +435,18 @@ impl Engine {
     /// Compiles arbitrary bytes (no pin: this is how a pin is made) and reports imports, exports, the
     /// world they fit and whether the entry point is there. Never instantiates anything.
     pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, EngineError> {
+        self.inspect_within(bytes, &CompileBudget::HOST)
+    }
+
+    /// [`Engine::inspect`] within `budget` (what `host seal` uses, with the run limits of the workflows
+    /// using the component): over its size or function count, or compiling longer than its wall clock,
+    /// is `COMPILE_BUDGET`. The size and function count are checked even when the component is cached.
+    pub fn inspect_within(&self, bytes: &[u8], budget: &CompileBudget) -> Result<ComponentInfo, EngineError> {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let sha256 = hex::encode(digest);
-        let component = self.compile(&digest, &format!("sha256:{sha256}"), bytes)?;
+        let name = format!("sha256:{sha256}");
+        budget::check_within(&name, bytes, budget)?;
+        let component = self.compile(&digest, &name, bytes, budget)?;
         let engine = &self.inner.wasmtime;
         let (imports, exports) = inspect::items(engine, &component);
         let names: Vec<&str> = imports.iter().map(|i| i.name.as_str()).collect();
@@ -453,10 +496,23 @@ impl Engine {
         world: World,
         grants: &[Grant],
     ) -> Result<Prepared, EngineError> {
+        self.prepare_within(component, world, grants, &CompileBudget::HOST)
+    }
+
+    /// [`Engine::prepare`] within a compile budget (a workflow's `run_limits`): the size and function count
+    /// are checked before anything else, cached or not; the wall clock applies when Cranelift runs.
+    pub fn prepare_within(
+        &self,
+        component: &VerifiedComponent,
+        world: World,
+        grants: &[Grant],
+        budget: &CompileBudget,
+    ) -> Result<Prepared, EngineError> {
         let name = component.name();
         let digest = check_pin(component)?;
         let actual = hex::encode(digest);
-        let compiled = self.compile(&digest, name, component.bytes())?;
+        budget::check_within(name, component.bytes(), budget)?;
+        let compiled = self.compile(&digest, name, component.bytes(), budget)?;
         let engine = &self.inner.wasmtime;
 
         let (imports, _) = inspect::items(engine, &compiled);
@@ -540,8 +596,20 @@ impl Engine {
         grants: &[Grant],
         limits: &Limits,
     ) -> Result<Prepared, EngineError> {
+        self.prepare_node_within(component, world, grants, limits, &CompileBudget::HOST)
+    }
+
+    /// [`Engine::prepare_node`] within a compile budget (see [`Engine::prepare_within`]).
+    pub fn prepare_node_within(
+        &self,
+        component: &VerifiedComponent,
+        world: World,
+        grants: &[Grant],
+        limits: &Limits,
+        budget: &CompileBudget,
+    ) -> Result<Prepared, EngineError> {
         self.check_limits_supported(limits)?;
-        let prepared = self.prepare(component, world, grants)?;
+        let prepared = self.prepare_within(component, world, grants, budget)?;
         prepared.check_declared_memory(limits)?;
         Ok(prepared)
     }

@@ -83,6 +83,28 @@ fn check_workflow(manifest: &Manifest, w: &str, wf: &Workflow, errors: &mut Vec<
         ));
     }
 
+    // Run budgets: at most the host ceilings, never 0 where no run could meet it; and every component a
+    // node pins within the workflow's size budget (its function count and compile time are the engine's to
+    // check, at seal and at run).
+    if let Some(limits) = &wf.run_limits {
+        for problem in limits.problems() {
+            errors.push(format!("workflow `{w}`: {problem}"));
+        }
+    }
+    let max_component_bytes = wf.run_limits().max_component_bytes;
+    for (n, node) in &wf.nodes {
+        let Some(task) = node.task() else { continue };
+        if let Some(decl) = manifest.components.get(&task.component)
+            && decl.size > max_component_bytes
+        {
+            errors.push(format!(
+                "workflow `{w}`, node `{n}`: component `{}` is {} bytes, more than the workflow's \
+                 run_limits.max_component_bytes of {max_component_bytes}",
+                decl.name, decl.size
+            ));
+        }
+    }
+
     // Rule 1: entry and every `next` target name nodes of this workflow.
     let entry_ok = wf.nodes.contains_key(&wf.entry);
     if !entry_ok {

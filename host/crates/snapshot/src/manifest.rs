@@ -65,6 +65,20 @@ pub struct Workflow {
     /// Upper bound on node visits in one run (a DAG visits each node at most once; this is a backstop).
     pub max_nodes_visited: u32,
     pub nodes: BTreeMap<String, Node>,
+    /// Budgets of one whole run of this workflow (all nodes together) and of compiling its components.
+    /// Resolved at seal (always present in a manifest sealed by this host); absent in a manifest sealed
+    /// before the field existed, which then runs with [`RunLimits::default`] (see [`Workflow::run_limits`]),
+    /// so such a manifest keeps its exact bytes and digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_limits: Option<RunLimits>,
+}
+
+impl Workflow {
+    /// The run budgets in force: the manifest's, or the documented defaults for a manifest sealed before
+    /// `run_limits` existed.
+    pub fn run_limits(&self) -> RunLimits {
+        self.run_limits.unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,3 +282,125 @@ impl Default for Limits {
 }
 
 pub const DEFAULT_MAX_NODES_VISITED: u32 = 1_000;
+
+/// Per-run budgets of a workflow: what one run (every node together) may make the host hold, and what
+/// compiling one of its components may cost. Unlike [`Limits`] (one invocation of one node), these are
+/// shared by all the nodes a run visits.
+///
+/// Every field has a host ceiling ([`RunLimits::CEILING`]): a manifest may lower a budget, never raise it
+/// past what protects the host (the seal, and every load, refuses a value above the ceiling, naming the
+/// field). The defaults ([`RunLimits::default`]) are what a manifest without `run_limits` runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunLimits {
+    /// Storage calls of the whole run, over all nodes (each node is also held to its own
+    /// `limits.max_storage_calls`). 0 allows none. Refused with `STORAGE_LIMIT`.
+    pub max_storage_calls: u64,
+    /// Bytes moved through storage by the whole run, both ways: the label, key and value of every request
+    /// (charged before the backend sees it) and every response (values, events: charged when it arrives;
+    /// `events.read` returns only the events that fit). Refused with `STORAGE_LIMIT`.
+    pub max_storage_bytes: u64,
+    /// Bytes of the run's trace before its last line (`run_start` and `admission` count toward it; a node
+    /// line that would pass it fails the run with `TRACE_BUDGET`, and the run ends with a trace that
+    /// verifies).
+    pub max_trace_bytes: u64,
+    /// The largest payload the run reads (file, standard input, request body), checked while reading.
+    /// Refused with `PAYLOAD_TOO_LARGE`.
+    pub max_payload_bytes: u64,
+    /// The largest component (bytes) a node of this workflow may pin, checked at seal and before
+    /// compiling at run. Refused with `COMPILE_BUDGET`.
+    pub max_component_bytes: u64,
+    /// The most function bodies one component may hold (summed over its core modules, nested included),
+    /// counted before Cranelift runs, at seal and at run. Refused with `COMPILE_BUDGET`.
+    pub max_component_functions: u64,
+    /// Wall-clock bound, milliseconds, on compiling one component (at seal and on a cold run; a cached
+    /// component is not compiled). Cranelift cannot be interrupted: on expiry the compilation is abandoned
+    /// to finish in the background and the run fails with `COMPILE_BUDGET` (machine-dependent, like
+    /// `limits.wall_clock_ms`). It bounds how long a run waits, not the CPU of the abandoned compilation
+    /// (the size and function budgets bound that). Default 2 minutes: the largest components the other
+    /// ceilings allow took 34-42 s (100,000 small functions) in a debug build on a loaded 2-core machine.
+    pub compile_ms: u64,
+}
+
+impl RunLimits {
+    /// The host's hard ceilings: the most any manifest may ask for. Payload, trace and compile ceilings are
+    /// the host-wide caps of the load, trace and engine crates (tests keep them in step).
+    pub const CEILING: RunLimits = RunLimits {
+        max_storage_calls: 1_000_000,
+        max_storage_bytes: 1 << 30,
+        max_trace_bytes: (1 << 30) - (8 << 20),
+        max_payload_bytes: 16 << 20,
+        max_component_bytes: 64 << 20,
+        max_component_functions: 100_000,
+        compile_ms: 600_000,
+    };
+
+    /// Each field with its name, value and ceiling, and whether 0 is a meaningful value for it.
+    pub fn fields(&self) -> [(&'static str, u64, u64, bool); 7] {
+        let c = Self::CEILING;
+        [
+            ("max_storage_calls", self.max_storage_calls, c.max_storage_calls, true),
+            ("max_storage_bytes", self.max_storage_bytes, c.max_storage_bytes, true),
+            ("max_trace_bytes", self.max_trace_bytes, c.max_trace_bytes, false),
+            ("max_payload_bytes", self.max_payload_bytes, c.max_payload_bytes, false),
+            (
+                "max_component_bytes",
+                self.max_component_bytes,
+                c.max_component_bytes,
+                false,
+            ),
+            (
+                "max_component_functions",
+                self.max_component_functions,
+                c.max_component_functions,
+                false,
+            ),
+            ("compile_ms", self.compile_ms, c.compile_ms, false),
+        ]
+    }
+
+    /// Why these budgets cannot be sealed: each field above its ceiling or 0 where 0 makes no sense.
+    pub fn problems(&self) -> Vec<String> {
+        self.fields()
+            .into_iter()
+            .filter_map(|(name, value, ceiling, zero_ok)| {
+                if value > ceiling {
+                    Some(format!(
+                        "run_limits.{name} = {value} is above the host ceiling of {ceiling}; a manifest may lower a \
+                         run budget, never raise it past what protects the host"
+                    ))
+                } else if value == 0 && !zero_ok {
+                    Some(format!(
+                        "run_limits.{name} is 0, which no run could meet; leave it out for the default"
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The field-by-field minimum (the budget that satisfies both).
+    pub fn min(&self, other: &RunLimits) -> RunLimits {
+        RunLimits {
+            max_storage_calls: self.max_storage_calls.min(other.max_storage_calls),
+            max_storage_bytes: self.max_storage_bytes.min(other.max_storage_bytes),
+            max_trace_bytes: self.max_trace_bytes.min(other.max_trace_bytes),
+            max_payload_bytes: self.max_payload_bytes.min(other.max_payload_bytes),
+            max_component_bytes: self.max_component_bytes.min(other.max_component_bytes),
+            max_component_functions: self.max_component_functions.min(other.max_component_functions),
+            compile_ms: self.compile_ms.min(other.compile_ms),
+        }
+    }
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            max_storage_calls: 10_000,
+            max_storage_bytes: 64 << 20,
+            compile_ms: 120_000,
+            ..Self::CEILING
+        }
+    }
+}

@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::canonical::{sha256_hex, to_vec};
 use crate::check::is_sha256_hex;
-use crate::manifest::{ComponentDecl, FORMAT_V1, Interface, Limits, Manifest, Node, TaskNode, Workflow, World};
+use crate::manifest::{
+    ComponentDecl, FORMAT_V1, Interface, Limits, Manifest, Node, RunLimits, TaskNode, Workflow, World,
+};
 use crate::source::{self, Source, SourceNode, SourceTask};
 use crate::{COMPONENTS_DIR, DIGEST_FILE, MANIFEST_FILE, SnapshotError};
 
@@ -42,8 +44,10 @@ pub struct ComponentImports {
     pub problems: Vec<String>,
 }
 
-/// Parses component bytes into their imports/exports (supplied by the engine; a fake in tests).
-pub type Inspect<'a> = &'a dyn Fn(&[u8]) -> Result<ComponentImports, String>;
+/// Parses component bytes into their imports/exports (supplied by the engine; a fake in tests), within
+/// the compile budget of the given run limits (size, function count, compile wall clock): the strictest
+/// `run_limits` of the workflows whose nodes use the component.
+pub type Inspect<'a> = &'a dyn Fn(&[u8], &RunLimits) -> Result<ComponentImports, String>;
 
 /// The imports a world allows: none for a transform; the storage interfaces (and their shared `types`)
 /// for a side effect.
@@ -158,6 +162,27 @@ fn users(source: &Source, component: &str) -> String {
     }
 }
 
+/// The compile budget of component `name`: the field-by-field strictest run limits of the workflows whose
+/// nodes use it (`defaults` when none does).
+fn compile_budget(
+    source: &Source,
+    name: &str,
+    run_limits: &BTreeMap<&str, RunLimits>,
+    defaults: RunLimits,
+) -> RunLimits {
+    let mut budget: Option<RunLimits> = None;
+    for (w, wf) in &source.workflows {
+        let uses = wf
+            .nodes
+            .values()
+            .any(|node| matches!(node, SourceNode::Transform(t) | SourceNode::SideEffect(t) if t.component == name));
+        if let (true, Some(limits)) = (uses, run_limits.get(w.as_str())) {
+            budget = Some(budget.map_or(*limits, |b| b.min(limits)));
+        }
+    }
+    budget.unwrap_or(defaults)
+}
+
 /// Builds and checks the manifest of a parsed source; `base_dir` anchors the `wasm` paths.
 pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) -> Result<Sealed, SnapshotError> {
     // Malformed declarations first: they are the author's typos and say nothing about closure.
@@ -183,6 +208,24 @@ pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) ->
         let dups = source::duplicate_outcomes(c);
         if !dups.is_empty() {
             malformed.push(format!("component `{name}`: outcomes listed twice: {dups:?}"));
+        }
+    }
+    // Run budgets: resolved per workflow (defaults, then the workflow's own), each at most the host
+    // ceiling; checked before any component is compiled, since they bound that compilation.
+    let default_run_limits = source.defaults.run_limits.apply(RunLimits::default());
+    let run_limits: BTreeMap<&str, RunLimits> = source
+        .workflows
+        .iter()
+        .map(|(w, wf)| (w.as_str(), wf.run_limits.apply(default_run_limits)))
+        .collect();
+    for problem in default_run_limits.problems() {
+        malformed.push(format!("defaults: {problem}"));
+    }
+    for (w, limits) in &run_limits {
+        for problem in limits.problems() {
+            if !default_run_limits.problems().contains(&problem) {
+                malformed.push(format!("workflow `{w}`: {problem}"));
+            }
         }
     }
     if !malformed.is_empty() {
@@ -213,7 +256,17 @@ pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) ->
                 actual,
             });
         }
-        let found = inspect(&bytes).map_err(|e| {
+        let budget = compile_budget(source, name, &run_limits, default_run_limits);
+        if bytes.len() as u64 > budget.max_component_bytes {
+            return Err(SnapshotError::Source(format!(
+                "component `{name}` ({}) is {} bytes, more than run_limits.max_component_bytes = {} ({})",
+                path.display(),
+                bytes.len(),
+                budget.max_component_bytes,
+                users(source, name)
+            )));
+        }
+        let found = inspect(&bytes, &budget).map_err(|e| {
             SnapshotError::Source(format!(
                 "component `{name}` ({}): not a valid component: {e}",
                 path.display()
@@ -316,6 +369,7 @@ pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) ->
                 admission: wf.admission.clone(),
                 max_nodes_visited: wf.max_nodes_visited,
                 nodes,
+                run_limits: run_limits.get(w.as_str()).copied(),
             },
         );
     }

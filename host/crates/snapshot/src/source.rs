@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::manifest::{Binding, ConstBinding, DEFAULT_MAX_NODES_VISITED, Grant, Limits, PathBinding, World};
+use crate::manifest::{Binding, ConstBinding, DEFAULT_MAX_NODES_VISITED, Grant, Limits, PathBinding, RunLimits, World};
 
 /// The only source format this crate reads.
 pub const SOURCE_FORMAT_V1: &str = "sealed-source/v1";
@@ -39,6 +39,9 @@ pub struct Defaults {
     /// Overrides of the built-in [`Limits::default`] for every node of every workflow.
     #[serde(default)]
     pub limits: LimitsOverride,
+    /// Overrides of the built-in [`RunLimits::default`] for every workflow.
+    #[serde(default)]
+    pub run_limits: RunLimitsOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +66,9 @@ pub struct SourceWorkflow {
     #[serde(default = "default_max_nodes_visited")]
     pub max_nodes_visited: u32,
     pub nodes: BTreeMap<String, SourceNode>,
+    /// Per-workflow overrides of `defaults.run_limits`; the manifest always carries every field resolved.
+    #[serde(default)]
+    pub run_limits: RunLimitsOverride,
 }
 
 fn default_max_nodes_visited() -> u32 {
@@ -222,6 +228,36 @@ impl LimitsOverride {
             max_storage_calls: self.max_storage_calls.unwrap_or(base.max_storage_calls),
             max_value_bytes: self.max_value_bytes.unwrap_or(base.max_value_bytes),
             wall_clock_ms: self.wall_clock_ms.unwrap_or(base.wall_clock_ms),
+        }
+    }
+}
+
+/// [`RunLimits`] with every field optional: what a source file may override (`defaults.run_limits`, then
+/// a workflow's `run_limits`). A value may only lower a budget: above [`RunLimits::CEILING`] the seal
+/// refuses it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunLimitsOverride {
+    pub max_storage_calls: Option<u64>,
+    pub max_storage_bytes: Option<u64>,
+    pub max_trace_bytes: Option<u64>,
+    pub max_payload_bytes: Option<u64>,
+    pub max_component_bytes: Option<u64>,
+    pub max_component_functions: Option<u64>,
+    pub compile_ms: Option<u64>,
+}
+
+impl RunLimitsOverride {
+    /// `base` with every field this override sets replaced.
+    pub fn apply(&self, base: RunLimits) -> RunLimits {
+        RunLimits {
+            max_storage_calls: self.max_storage_calls.unwrap_or(base.max_storage_calls),
+            max_storage_bytes: self.max_storage_bytes.unwrap_or(base.max_storage_bytes),
+            max_trace_bytes: self.max_trace_bytes.unwrap_or(base.max_trace_bytes),
+            max_payload_bytes: self.max_payload_bytes.unwrap_or(base.max_payload_bytes),
+            max_component_bytes: self.max_component_bytes.unwrap_or(base.max_component_bytes),
+            max_component_functions: self.max_component_functions.unwrap_or(base.max_component_functions),
+            compile_ms: self.compile_ms.unwrap_or(base.compile_ms),
         }
     }
 }

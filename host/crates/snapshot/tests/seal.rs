@@ -22,7 +22,7 @@ fn fake_component(tag: &str, imports: &[&str]) -> Vec<u8> {
     serde_json::to_vec(&json!({"tag": tag, "imports": imports, "exports": [NODE]})).unwrap()
 }
 
-fn fake_inspect(bytes: &[u8]) -> Result<ComponentImports, String> {
+fn fake_inspect(bytes: &[u8], _limits: &sealed_snapshot::RunLimits) -> Result<ComponentImports, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not a component: {e}"))?;
     let names = |k: &str| {
         v[k].as_array()
@@ -922,4 +922,129 @@ fn a_long_or_deeply_nested_jsonpath_is_refused_before_the_parser_runs() {
     let mut f = Fixture::new();
     f.node("make_id")["inputs"]["data"] = json!(format!("$.payload{}", "[[[[[[[[[[".repeat(4)));
     assert_has(&f.one_violation(), &["nests brackets 40 levels deep, more than 32"]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Run limits: resolved at seal, capped by the host ceilings, optional in older manifests.
+
+#[test]
+fn run_limits_are_resolved_at_seal() {
+    let mut f = Fixture::new();
+    f.source["defaults"]["run_limits"] = json!({ "max_storage_calls": 500, "compile_ms": 5_000 });
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_storage_calls": 20 });
+    f.seal().unwrap();
+    let snap = load_verified(&f.out()).unwrap();
+    let limits = snap.manifest().workflows["register"]
+        .run_limits
+        .expect("always written by the seal");
+    let builtin = sealed_snapshot::RunLimits::default();
+    assert_eq!(limits.max_storage_calls, 20);
+    assert_eq!(limits.compile_ms, 5_000);
+    assert_eq!(limits.max_storage_bytes, builtin.max_storage_bytes);
+    assert_eq!(limits.max_trace_bytes, builtin.max_trace_bytes);
+    // Written in full, field by field.
+    let manifest: Value = serde_json::from_slice(&std::fs::read(f.out().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["workflows"]["register"]["run_limits"]
+            .as_object()
+            .unwrap()
+            .len(),
+        7
+    );
+}
+
+#[test]
+fn run_limits_above_the_host_ceiling_are_refused_naming_the_field() {
+    let ceiling = sealed_snapshot::RunLimits::CEILING;
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_payload_bytes": ceiling.max_payload_bytes + 1 });
+    let e = f.source_error();
+    assert_has(
+        &e,
+        &[
+            "workflow `register`",
+            "run_limits.max_payload_bytes",
+            &format!("{}", ceiling.max_payload_bytes + 1),
+            "host ceiling",
+        ],
+    );
+    assert!(!f.out().exists(), "nothing is written");
+
+    let mut f = Fixture::new();
+    f.source["defaults"]["run_limits"] = json!({ "compile_ms": ceiling.compile_ms * 2 });
+    assert_has(&f.source_error(), &["defaults", "run_limits.compile_ms"]);
+}
+
+#[test]
+fn run_limits_of_zero_are_refused_where_no_run_could_meet_them() {
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_trace_bytes": 0 });
+    assert_has(&f.source_error(), &["run_limits.max_trace_bytes is 0"]);
+    // No storage at all is a meaningful budget.
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_storage_calls": 0, "max_storage_bytes": 0 });
+    f.seal().unwrap();
+}
+
+#[test]
+fn unknown_run_limit_field_is_refused() {
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_storage_cals": 1 });
+    assert_has(&f.source_error(), &["unknown field `max_storage_cals`"]);
+}
+
+#[test]
+fn component_over_the_size_budget_is_refused_at_seal() {
+    let mut f = Fixture::new();
+    f.source["workflows"]["register"]["run_limits"] = json!({ "max_component_bytes": 10 });
+    assert_has(
+        &f.source_error(),
+        &[
+            "run_limits.max_component_bytes = 10",
+            "workflow `register`, node `make_id`",
+        ],
+    );
+}
+
+#[test]
+fn manifest_with_run_limits_above_the_ceiling_is_refused_at_load() {
+    let f = Fixture::new();
+    f.seal().unwrap();
+    let path = f.out().join("manifest.json");
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["workflows"]["register"]["run_limits"]["max_storage_bytes"] = json!(1u64 << 40);
+    let bytes = to_vec(&manifest).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(
+        f.out().join("snapshot.digest"),
+        format!("sha256:{}\n", sha256_hex(&bytes)),
+    )
+    .unwrap();
+    match load_verified(&f.out()) {
+        Err(SnapshotError::Closure(v)) => assert_has(&v.join("; "), &["run_limits.max_storage_bytes", "ceiling"]),
+        other => panic!("expected a closure violation, got {other:?}"),
+    }
+}
+
+/// The snapshots committed under `snapshots/*/sealed` were sealed before `run_limits` existed: they still
+/// load byte for byte (same digest) and run with the defaults.
+#[test]
+fn committed_snapshots_without_run_limits_load_with_the_defaults() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../snapshots");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let sealed = entry.unwrap().path().join("sealed");
+        if !sealed.is_dir() {
+            continue;
+        }
+        let snap = load_verified(&sealed).unwrap();
+        let recorded = std::fs::read_to_string(sealed.join("snapshot.digest")).unwrap();
+        assert_eq!(recorded.trim(), format!("sha256:{}", snap.digest()));
+        for wf in snap.manifest().workflows.values() {
+            assert_eq!(wf.run_limits, None, "{}", sealed.display());
+            assert_eq!(wf.run_limits(), sealed_snapshot::RunLimits::default());
+        }
+        seen += 1;
+    }
+    assert!(seen >= 2, "no committed snapshots under {}", root.display());
 }

@@ -257,6 +257,22 @@ impl TraceWriter {
         self
     }
 
+    /// Lowers the budget of [`TraceWriter::append`] to `budget` (a workflow's `run_limits.max_trace_bytes`,
+    /// known once the snapshot is verified); never raises it. Lines already written count toward it.
+    pub fn limit_budget(&mut self, budget: u64) {
+        self.budget = self.budget.min(budget);
+    }
+
+    /// The budget every line but the last must fit in, bytes (see [`TraceWriter::append`]).
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
