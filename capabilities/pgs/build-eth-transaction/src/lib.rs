@@ -34,9 +34,9 @@ fn uint(v: &Value) -> Option<Vec<u8>> {
         Value::String(s) if is_py_int(s) => {
             let t = s.trim();
             let t = t.strip_prefix('+').unwrap_or(t);
-            if t.starts_with('-') {
+            if let Some(magnitude) = t.strip_prefix('-') {
                 // "-0" is zero to Python; any other negative is refused.
-                return t[1..].chars().all(|c| c == '0' || c == '_').then(Vec::new);
+                return magnitude.chars().all(|c| c == '0' || c == '_').then(Vec::new);
             }
             t.chars().filter(|c| *c != '_').collect()
         }
