@@ -1015,3 +1015,48 @@ fn identical_concurrent_registrations_register_exactly_once() {
         verify(&data, &run_id_of(&answers[i]), true);
     }
 }
+
+/// A server that starts on a data root holding a run whose process died after COMMIT (trace without
+/// `run_end`, no attestation, an unlocked pending marker) completes that run before it serves: the trace
+/// becomes the run's own again, byte for byte, and verifies and replays.
+#[test]
+fn a_server_start_recovers_a_run_left_by_a_killed_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&data, &[]);
+    let r = server.post(&example("valid.json"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let env = r.json();
+    let run_id = run_id_of(&r);
+    drop(server);
+
+    let trace = trace_file(&data, &run_id);
+    let original = std::fs::read(&trace).unwrap();
+    let cut = &original[..original[..original.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1];
+    std::fs::write(&trace, cut).unwrap();
+    std::fs::remove_file(trace.with_file_name(format!("{run_id}.jsonl.intoto.jsonl"))).unwrap();
+    let pending = data.join("pending");
+    std::fs::create_dir_all(&pending).unwrap();
+    let head = serde_json::json!({"format": "sealed-pending/v1", "run_id": run_id, "trace": trace});
+    let ending = serde_json::json!({"terminal": env["data"]["terminal"], "status": "REGISTERED", "ok": true});
+    std::fs::write(pending.join(format!("{run_id}.json")), format!("{head}\n{ending}\n")).unwrap();
+
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        std::fs::read(&trace).unwrap(),
+        original,
+        "the trace was not completed at start"
+    );
+    assert!(!pending.join(format!("{run_id}.json")).exists());
+    // Its log says so (stderr is read by a background thread: wait for the line, bounded).
+    wait_until("the recovery log line", Duration::from_secs(10), || {
+        server.stderr().contains("interrupted run recovered at start")
+    });
+    let r = server.get(&format!("/v1/runs/{run_id}/attestation"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    verify(&data, &run_id, true);
+}
