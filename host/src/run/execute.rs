@@ -328,7 +328,7 @@ pub fn store_options() -> sealed_store::StoreOptions {
     sealed_store::StoreOptions { busy_wait }
 }
 
-/// Where trace events go: the trace file during a run, a vector during a replay.
+/// Where trace events go: the trace file during a run, a budgeted vector during a replay.
 pub(crate) trait Sink {
     fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError>;
 }
@@ -336,13 +336,6 @@ pub(crate) trait Sink {
 impl Sink for TraceWriter {
     fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError> {
         self.append(event).map(|_| ())
-    }
-}
-
-impl Sink for Vec<TraceEvent> {
-    fn emit(&mut self, event: &TraceEvent) -> Result<(), TraceError> {
-        self.push(event.clone());
-        Ok(())
     }
 }
 
