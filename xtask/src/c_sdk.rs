@@ -226,6 +226,7 @@ fn build_all(root: &Path, out_dir: &Path, work: &Path) -> Result<Vec<Built>> {
             outcomes: manifest.outcomes,
             expect_imports: None,
             corpus: false,
+            group: components::Group::Core,
         };
 
         let gen_dir = work.join(&name).join("bindings");

@@ -35,6 +35,21 @@ pub(crate) struct Spec {
     pub(crate) outcomes: Vec<String>,
     pub(crate) expect_imports: Option<Vec<String>>,
     pub(crate) corpus: bool,
+    /// Which `cargo build` builds it (see [`build_group`]).
+    pub(crate) group: Group,
+}
+
+/// Components are built in groups, one `cargo build` each. Cargo unifies the features of a shared
+/// dependency across everything one invocation builds, and a feature change changes the compiled bytes
+/// (symbol hashes, code-generation units) of every component using that dependency: building the PGS atoms
+/// (and their crypto dependencies) in the same invocation changed the bytes of `generate-id`, and with them
+/// the pins of the committed snapshots. A group's bytes depend only on its own members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Group {
+    /// The standard capabilities and the test corpus.
+    Core,
+    /// The PGS atoms (`capabilities/pgs/**`).
+    Pgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,20 +100,26 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     .join("\x1f");
 
     let target_override = TARGET_DIR_OVERRIDE.with(|t| t.borrow().clone());
-    let mut cmd = cargo();
-    if let Some(t) = &target_override {
-        cmd.env("CARGO_TARGET_DIR", t);
-    }
-    cmd.current_dir(root)
-        .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
-        .env("CARGO_ENCODED_RUSTFLAGS", flags)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS");
-    for s in &specs {
-        cmd.args(["-p", &s.crate_name]);
-    }
     eprintln!("xtask: building {} component crate(s) for {TARGET}", specs.len());
-    crate::status(&mut cmd)?;
+    for group in [Group::Core, Group::Pgs] {
+        let members: Vec<&Spec> = specs.iter().filter(|s| s.group == group).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let mut cmd = cargo();
+        if let Some(t) = &target_override {
+            cmd.env("CARGO_TARGET_DIR", t);
+        }
+        cmd.current_dir(root)
+            .args(["build", "--locked", "--profile", PROFILE, "--target", TARGET])
+            .env("CARGO_ENCODED_RUSTFLAGS", &flags)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_RUSTFLAGS");
+        for s in members {
+            cmd.args(["-p", &s.crate_name]);
+        }
+        crate::status(&mut cmd)?;
+    }
 
     let target_dir = target_override
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
@@ -245,6 +266,11 @@ fn discover(root: &Path) -> Result<Vec<Spec>> {
         let crate_name = p["name"].as_str().context("package without a name")?.to_string();
         let manifest = p["manifest_path"].as_str().unwrap_or_default();
         let corpus = manifest.contains("/tests/components/");
+        let group = if manifest.contains("/capabilities/pgs/") {
+            Group::Pgs
+        } else {
+            Group::Core
+        };
         let name = crate_name
             .strip_prefix("cap-")
             .or_else(|| crate_name.strip_prefix("corpus-"))
@@ -264,6 +290,7 @@ fn discover(root: &Path) -> Result<Vec<Spec>> {
             outcomes: strings("outcomes").unwrap_or_default(),
             expect_imports: strings("expect-imports"),
             corpus,
+            group,
             crate_name,
             name,
         });
@@ -357,6 +384,7 @@ mod tests {
             outcomes: vec!["SUCCESS".into()],
             expect_imports: expect_imports.map(|v| v.iter().map(|s| s.to_string()).collect()),
             corpus,
+            group: super::Group::Core,
         }
     }
 
