@@ -227,6 +227,16 @@ fn valid_name(name: &str) -> bool {
 /// under `path`: the bytes go to a temporary sibling first (fsynced), which is then hard-linked into place
 /// (link fails if `path` exists, so a concurrent writer cannot be clobbered) and removed.
 fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
+    write_new_as(path, mode, bytes, |path| AttestError::KeyExists { path })
+}
+
+/// [`write_new`] for any evidence file: `exists` names the error when `path` is already there.
+pub(crate) fn write_new_as(
+    path: &Path,
+    mode: u32,
+    bytes: &[u8],
+    exists: impl FnOnce(std::path::PathBuf) -> AttestError,
+) -> Result<()> {
     let mut rnd = [0u8; 8];
     getrandom::fill(&mut rnd).map_err(|e| AttestError::Random { detail: e.to_string() })?;
     let tmp = path.with_extension(format!("tmp-{}", hex::encode(rnd)));
@@ -247,9 +257,7 @@ fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
-            AttestError::KeyExists {
-                path: path.to_path_buf(),
-            }
+            exists(path.to_path_buf())
         } else {
             AttestError::Io {
                 path: path.to_path_buf(),

@@ -16,7 +16,6 @@
 //!
 //! This module must never execute or compile a component; it only reads the snapshot directory.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sealed_snapshot::{MANIFEST_FILE, Manifest, load_verified};
@@ -78,39 +77,12 @@ pub fn sign_snapshot(snapshot_dir: &Path, key: &PrivateKey) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Writes a new evidence file (never overwriting one) and syncs it.
-///
-/// Written whole to a temporary file beside it, synced, then hard-linked under its name: a process killed
-/// while writing never leaves a partial file under the real name (crash recovery signs a run whose
-/// attestation is absent, and must be able to trust one that is present; the crash harness once found an
-/// empty one).
+/// Writes a new evidence file (never overwriting one) and syncs it, through a temporary sibling that is
+/// hard-linked into place ([`crate::keys::write_new_as`]): a process killed while writing never leaves a
+/// partial file under the real name (crash recovery signs a run whose attestation is absent, and must be
+/// able to trust one that is present; the crash harness once found an empty one).
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| AttestError::Random { detail: e.to_string() })?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", hex::encode(rnd)));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
-    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
-    let _ = std::fs::remove_file(&tmp);
-    linked.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
-            AttestError::AttestationExists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            AttestError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })
+    crate::keys::write_new_as(path, 0o644, bytes, |path| AttestError::AttestationExists { path })
 }
 
 /// Reads a file the host did not write: opened once, refused unless it is a regular file (a FIFO or
