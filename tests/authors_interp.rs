@@ -1,0 +1,529 @@
+//! Capability authors in Python and JavaScript (issue 13), through the `host` binary: in a temporary
+//! directory outside the checkout, `host new` → `host build` (the pinned componentize-py / componentize-js,
+//! installed by the build itself where missing) → `host test` → `host seal` (a throwaway `host keygen`
+//! key) → `host run` → `host verify`; side-effect projects build and pass their storage vectors; and the
+//! determinism of interpreted guests: a Python and a JS capability that reach for the clock, randomness,
+//! files, the environment or a socket are contained (a typed `NODE_TRAP`, or a value fixed in the
+//! component), two runs give identical outputs and fuel, and nothing on the machine changes.
+//!
+//! Toolchains go to `target/toolchains/` (`SEALED_TOOLCHAIN_DIR`), compiled components to one shared
+//! cache directory (`SEALED_CACHE_DIR`), so a Python or JS component is compiled by Cranelift once per
+//! test process rather than once per command. The first run installs both toolchains (pip, npm: network).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use harness::{host_bin, workspace};
+use sealed_capability::Gate;
+use sealed_capability::memory::MemoryBackend;
+use sealed_engine::{Engine, EngineProfile, Prepared};
+use sealed_snapshot::{Limits, World};
+use serde_json::{Value, json};
+
+fn toolchains() -> PathBuf {
+    workspace().join("target").join("toolchains")
+}
+
+/// One compiled-component cache for every `host` command of this test binary.
+fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// `host --json ARGS` in `cwd`; its one JSON envelope, exit code and raw output.
+fn host(cwd: &Path, args: &[&str]) -> (Value, i32, Output) {
+    let out = Command::new(host_bin())
+        .current_dir(cwd)
+        .arg("--json")
+        .args(args)
+        .env("SEALED_TOOLCHAIN_DIR", toolchains())
+        .env("SEALED_CACHE_DIR", cache_dir())
+        .output()
+        .expect("running host");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "host {args:?}: stdout is not one JSON envelope ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (envelope, out.status.code().unwrap_or(-1), out)
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> Value {
+    let (env, code, out) = host(cwd, args);
+    assert!(
+        code == 0 && env["ok"] == true,
+        "host {args:?} exited {code}: {env}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env["data"].clone()
+}
+
+/// A temporary directory that is not inside the checkout.
+fn outside() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let real = std::fs::canonicalize(t.path()).unwrap();
+    assert!(
+        !real.starts_with(std::fs::canonicalize(workspace()).unwrap()),
+        "{} is inside the checkout",
+        real.display()
+    );
+    t
+}
+
+fn sha256_file(p: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+fn say(line: &str) {
+    eprintln!("authors_interp: {line}");
+}
+
+/// `host build` in `project`, checked against the file it wrote; prints the build time.
+fn build(project: &Path, lang: &str) -> Value {
+    let started = Instant::now();
+    let built = ok(project, &["build"]);
+    say(&format!(
+        "{lang}: host build {:.1} s, component {} bytes",
+        started.elapsed().as_secs_f64(),
+        built["size"]
+    ));
+    let name = built["name"].as_str().unwrap();
+    let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
+    assert_eq!(built["sha256"], sha256_file(&wasm).as_str());
+    assert_eq!(built["size"], std::fs::metadata(&wasm).unwrap().len());
+    assert_eq!(built["language"], lang);
+    assert_eq!(
+        built["reproducible"], false,
+        "{lang} builds are not byte-reproducible: the pin is the artifact's sha256"
+    );
+    built
+}
+
+/// `host test` of the project's own vectors: all pass.
+fn test_vectors(project: &Path, built: &Value) {
+    let wasm = project.join("target/sealed").join(format!("{}.wasm", built["name"].as_str().unwrap()));
+    let started = Instant::now();
+    let tested = ok(project, &["test", wasm.to_str().unwrap(), "--vectors", "vectors.json"]);
+    say(&format!("host test {:.1} s", started.elapsed().as_secs_f64()));
+    let vectors: Value = serde_json::from_slice(&std::fs::read(project.join("vectors.json")).unwrap()).unwrap();
+    let n = vectors["vectors"].as_array().unwrap().len() as u64;
+    assert!(n >= 3, "the template has real vectors");
+    assert_eq!((tested["passed"].as_u64(), tested["failed"].as_u64()), (Some(n), Some(0)), "{tested}");
+}
+
+/// Seals a one-node workflow around the built transform with a fresh key, runs it on `payload`, checks
+/// the node's outcome and output, and verifies the run offline.
+fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, outcome: &str, output: Value) {
+    let name = built["name"].as_str().unwrap().to_string();
+    let outcomes: Vec<String> = serde_json::from_value(built["outcomes"].clone()).unwrap();
+    let flow = project.join("workflow");
+    std::fs::create_dir_all(&flow).unwrap();
+    let mut nodes = serde_json::Map::new();
+    let mut next = serde_json::Map::new();
+    for o in &outcomes {
+        next.insert(o.clone(), json!(o.to_lowercase()));
+        nodes.insert(o.to_lowercase(), json!({"kind": "terminal", "ok": true, "status": o}));
+    }
+    let fields: Vec<String> = payload.as_object().unwrap().keys().cloned().collect();
+    let inputs: serde_json::Map<String, Value> =
+        fields.iter().map(|f| (f.clone(), json!(format!("$.payload.{f}")))).collect();
+    nodes.insert(
+        "step".into(),
+        json!({"kind": "CT", "component": name, "inputs": inputs, "next": next}),
+    );
+    let source = json!({
+        "format": "sealed-source/v1",
+        "name": name,
+        "components": { &name: {
+            "wasm": format!("../target/sealed/{name}.wasm"),
+            "sha256": built["sha256"], "world": "transform", "outcomes": outcomes,
+        }},
+        "workflows": { "main": {
+            "admission": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": fields},
+            "entry": "step",
+            "nodes": nodes,
+        }}
+    });
+    std::fs::write(flow.join("source.json"), serde_json::to_vec_pretty(&source).unwrap()).unwrap();
+    std::fs::write(flow.join("payload.json"), payload.to_string()).unwrap();
+    let keys = work.join(format!("keys-{name}"));
+    ok(work, &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"]);
+    let signer_pub = keys.join("snapshot-signer.pub.json");
+    let sealed = flow.join("sealed");
+    ok(
+        project,
+        &[
+            "seal",
+            "workflow/source.json",
+            "--out",
+            sealed.to_str().unwrap(),
+            "--sign",
+            keys.join("snapshot-signer.key").to_str().unwrap(),
+        ],
+    );
+    let data = work.join(format!("data-{name}"));
+    let run = ok(
+        project,
+        &[
+            "run",
+            "--snapshot",
+            sealed.to_str().unwrap(),
+            "--wf",
+            "main",
+            "--payload",
+            "workflow/payload.json",
+            "--data-root",
+            data.to_str().unwrap(),
+            "--trust",
+            signer_pub.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run["status"], outcome, "{run}");
+    assert_eq!(run["steps"][0]["outcome"], outcome, "{run}");
+    let trace = run["trace"]["path"].as_str().unwrap().to_string();
+    let node_line = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["node"] == "step" && l.get("output").is_some())
+        .unwrap_or_else(|| panic!("{trace}: no line of node `step` with an output"));
+    assert_eq!(node_line["output"], output, "{node_line}");
+    let verified = ok(
+        work,
+        &[
+            "verify",
+            &trace,
+            "--snapshot",
+            sealed.to_str().unwrap(),
+            "--trust",
+            data.join("keys").join("run-signer.pub.json").to_str().unwrap(),
+            "--trust",
+            signer_pub.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+fn new_project(work: &Path, name: &str, lang: &str, world: &str) -> PathBuf {
+    let made = ok(work, &["new", name, "--lang", lang, "--world", world]);
+    let project = work.join(name);
+    assert_eq!(PathBuf::from(made["dir"].as_str().unwrap()), project);
+    // Nothing in a new project points back into this checkout.
+    let root = workspace().to_string_lossy().into_owned();
+    for f in made["files"].as_array().unwrap() {
+        let text = std::fs::read_to_string(project.join(f.as_str().unwrap())).unwrap();
+        assert!(!text.contains(&root) && !text.contains("../../"), "{f} points into the checkout");
+    }
+    project
+}
+
+#[test]
+fn a_python_capability_from_new_to_verified_run() {
+    let work = outside();
+    let project = new_project(work.path(), "make-id", "python", "transform");
+    for f in ["sealed-capability.json", "app.py", "test_app.py", "vectors.json", "README.md"] {
+        assert!(project.join(f).is_file(), "{f}");
+    }
+    let built = build(&project, "python");
+    assert_eq!(built["imports"], json!([]), "--stub-wasi: a Python transform imports nothing");
+    test_vectors(&project, &built);
+    // The PGS GENERATE_ID atom in Python gives the PGS runtime's id for the seed actor.
+    let seed = json!({"first_name": "Bachi", "last_name": "Eight", "email_registration": "bachi8@yahoo.com"});
+    seal_run_verify(
+        work.path(),
+        &project,
+        &built,
+        json!({"prefix": "A", "data": seed}),
+        "SUCCESS",
+        json!({"id": "A_dc6e2a7ae93b8bae"}),
+    );
+    // The project's plain-Python tests pass against the SDK the build staged.
+    let unit = Command::new("python3")
+        .args(["-m", "unittest", "-q"])
+        .current_dir(&project)
+        .env("PYTHONPATH", project.join("target/sealed/python/sdk"))
+        .output()
+        .unwrap();
+    assert!(unit.status.success(), "{}", String::from_utf8_lossy(&unit.stderr));
+}
+
+#[test]
+fn a_javascript_capability_from_new_to_verified_run() {
+    let work = outside();
+    let project = new_project(work.path(), "project-fields", "js", "transform");
+    for f in ["sealed-capability.json", "app.js", "sealed.js", "test/app.test.js", "vectors.json", "README.md"] {
+        assert!(project.join(f).is_file(), "{f}");
+    }
+    let built = build(&project, "js");
+    assert_eq!(built["imports"], json!([]), "every WASI feature disabled: a JS transform imports nothing");
+    test_vectors(&project, &built);
+    seal_run_verify(
+        work.path(),
+        &project,
+        &built,
+        json!({"record": {"id": 7, "name": "Ada", "address": {"city": "Paris"}}, "fields": ["id", "address.city"]}),
+        "SUCCESS",
+        json!({"projected": {"id": 7, "address.city": "Paris"}}),
+    );
+    let unit = Command::new("node").arg("--test").current_dir(&project).output().unwrap();
+    assert!(unit.status.success(), "{}", String::from_utf8_lossy(&unit.stdout));
+}
+
+#[test]
+fn python_and_javascript_side_effects_use_only_the_storage_imports() {
+    let work = outside();
+    for (name, lang) in [("py-insert", "python"), ("js-insert", "js")] {
+        let project = new_project(work.path(), name, lang, "side-effect");
+        let built = build(&project, lang);
+        let imports: Vec<String> = serde_json::from_value(built["imports"].clone()).unwrap();
+        assert!(!imports.is_empty(), "{lang}: a side effect imports storage");
+        for i in &imports {
+            assert!(
+                ["types", "registry", "events", "state"]
+                    .iter()
+                    .any(|n| i == &format!("sealed:capability/{n}@0.1.0")),
+                "{lang}: {i} is outside the side-effect world"
+            );
+        }
+        test_vectors(&project, &built);
+    }
+}
+
+#[test]
+fn without_stubbed_wasi_a_python_component_is_refused_by_the_import_gate() {
+    // What `--stub-wasi` protects against: the same project componentized without it imports WASI (files,
+    // clocks, sockets...), and the gate every build ends with refuses it, naming the import.
+    let work = outside();
+    let project = new_project(work.path(), "unstubbed", "python", "transform");
+    build(&project, "python"); // installs the toolchain if needed and stages the SDK
+    let python = toolchains()
+        .join(format!("componentize-py-{}", sealed_build::python::COMPONENTIZE_PY_VERSION))
+        .join("bin/python");
+    let staged = project.join("target/sealed/python");
+    let out = staged.join("unstubbed-wasi.wasm");
+    let status = Command::new(&python)
+        .args([
+            "-c",
+            "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())",
+            "-d",
+            "wit",
+            "-w",
+            "transform",
+            "--quiet",
+            "componentize",
+            "-p",
+            "src",
+            "-p",
+            "sdk",
+            "-o",
+            out.to_str().unwrap(),
+            "_sealed_entry",
+        ])
+        .current_dir(&staged)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest = sealed_build::Manifest::load(&project).unwrap();
+    let gate_out = work.path().join("gate-out");
+    let err = sealed_build::finish(&manifest, &std::fs::read(&out).unwrap(), &gate_out).unwrap_err();
+    assert_eq!(err.code(), "IMPORT_NOT_ALLOWED");
+    assert!(err.to_string().contains("wasi:"), "{err}");
+    assert!(!gate_out.join("unstubbed.wasm").exists(), "a refused component is not written");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Determinism and containment of interpreted guests.
+
+/// Builds one of `tests/interp/<name>` (a copy outside the checkout) and prepares it in a fresh engine.
+fn probe_component(work: &Path, name: &str, lang: &str) -> (Prepared, Value) {
+    let project = work.join(name);
+    std::fs::create_dir_all(&project).unwrap();
+    let fixture = workspace().join("tests/interp").join(name);
+    for e in std::fs::read_dir(&fixture).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, project.join(p.file_name().unwrap())).unwrap();
+    }
+    if lang == "js" {
+        std::fs::write(project.join("sealed.js"), "// replaced by host build\n").unwrap();
+    }
+    let built = build(&project, lang);
+    let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
+    (prepare(&wasm, &built["sha256"].as_str().unwrap().to_string(), name), built)
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new(EngineProfile::default()).expect("engine"))
+}
+
+fn prepare(wasm: &Path, sha256: &str, name: &str) -> Prepared {
+    let bytes = std::fs::read(wasm).unwrap();
+    let component = sealed_snapshot::verify::verify_component(sha256, name, bytes).unwrap();
+    engine().prepare(&component, World::Transform, &[]).unwrap()
+}
+
+/// One invocation on a fresh instance: the output (or the error's code) and the fuel used.
+fn invoke(p: &Prepared, input: &Value) -> (Result<Value, String>, u64) {
+    let limits = Limits::default();
+    let inv = p.invoke(&input.to_string(), &limits, Gate::new(&[], &limits, MemoryBackend::new()));
+    let result = inv.result.map(|o| o.value).map_err(|e| e.code().to_string());
+    (result, inv.fuel_used)
+}
+
+enum Expect {
+    /// The guest is stopped: the host reports a trap (the WASI function under it is a trapping stub).
+    Trap,
+    /// The guest gets a value fixed in the component, the same on every run (checked by `check`).
+    Fixed(fn(&Value)),
+}
+
+fn contained(p: &Prepared, probes: &[(&str, Expect)]) -> Vec<(String, Value)> {
+    let mut fixed = Vec::new();
+    for (probe, expect) in probes {
+        let input = json!({"probe": probe});
+        let (first, fuel1) = invoke(p, &input);
+        let (second, fuel2) = invoke(p, &input);
+        assert_eq!(first, second, "{probe}: two runs, two results");
+        assert_eq!(fuel1, fuel2, "{probe}: two runs, two fuel counts");
+        match (expect, first) {
+            (Expect::Trap, Err(code)) => assert_eq!(code, "NODE_TRAP", "{probe}"),
+            (Expect::Fixed(check), Ok(out)) => {
+                assert_eq!(out["probe"], *probe);
+                check(&out["value"]);
+                fixed.push((probe.to_string(), out["value"].clone()));
+            }
+            (Expect::Trap, Ok(out)) => panic!("{probe}: expected a trap, got {out}"),
+            (Expect::Fixed(_), Err(code)) => panic!("{probe}: expected a fixed value, got {code}"),
+        }
+    }
+    fixed
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn python_guests_cannot_reach_the_clock_randomness_files_or_sockets_and_repeat_exactly() {
+    let work = outside();
+    let escape = Path::new("/tmp/sealed-escape");
+    let _ = std::fs::remove_file(escape);
+    let (p, _) = probe_component(work.path(), "py-probe", "python");
+    let fixed = contained(
+        &p,
+        &[
+            ("wall-clock", Expect::Trap),
+            ("monotonic-clock", Expect::Trap),
+            ("datetime", Expect::Trap),
+            ("urandom", Expect::Trap),
+            ("secrets", Expect::Trap),
+            ("system-random", Expect::Trap),
+            // Importing a module the component did not import at build time needs the file system.
+            ("uuid4", Expect::Trap),
+            ("open-file", Expect::Trap),
+            ("write-file", Expect::Trap),
+            ("list-dir", Expect::Trap),
+            ("socket", Expect::Trap),
+            ("random", Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 3))),
+            ("hash-seed", Expect::Fixed(|v| assert!(v[0].is_i64()))),
+            ("environ", Expect::Fixed(|v| assert_eq!(v, &json!({})))),
+            ("print", Expect::Fixed(|v| assert_eq!(v, "printed"))),
+            (
+                "sha256",
+                Expect::Fixed(|v| {
+                    assert_eq!(v, "c9d0036bed6744bcdf692fc980d8717d7e5f5a4f4e8266b4a84982602fb1cd09")
+                }),
+            ),
+        ],
+    );
+    assert!(!escape.exists(), "the write probe reached the host's file system");
+    say(&format!("python fixed values: {fixed:?}"));
+}
+
+#[test]
+fn javascript_guests_cannot_reach_the_clock_randomness_or_network_and_repeat_exactly() {
+    let work = outside();
+    let before = unix_ms();
+    let (p, _) = probe_component(work.path(), "js-probe", "js");
+    let after = unix_ms();
+    let fixed = contained(
+        &p,
+        &[
+            ("monotonic-clock", Expect::Trap),
+            ("fetch", Expect::Trap),
+            ("random", Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 3))),
+            ("crypto-random", Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 8))),
+            ("console", Expect::Fixed(|v| assert_eq!(v, "printed"))),
+            ("eval", Expect::Fixed(|v| assert_eq!(v, 42))),
+            ("wall-clock", Expect::Fixed(|v| assert!(v.is_u64()))),
+            ("date", Expect::Fixed(|v| assert!(v.is_string()))),
+        ],
+    );
+    // Date.now() is the moment the component was built, frozen.
+    let clock = fixed.iter().find(|(n, _)| n == "wall-clock").unwrap().1.as_u64().unwrap();
+    assert!((before..=after).contains(&clock), "Date.now() = {clock}, the build ran {before}..={after}");
+}
+
+/// Median per-invocation time (fresh instance each, compiled once) of a Python, a JS and a Rust transform
+/// on the same kind of input; printed, and bounded only loosely (a per-run time is machine-dependent).
+#[test]
+fn per_run_time_of_interpreted_components_against_rust() {
+    let work = outside();
+    let py_project = new_project(work.path(), "py-id", "python", "transform");
+    let py_built = build(&py_project, "python");
+    let py = prepare(
+        &py_project.join("target/sealed/py-id.wasm"),
+        py_built["sha256"].as_str().unwrap(),
+        "py-id",
+    );
+    let js_project = new_project(work.path(), "js-proj", "js", "transform");
+    let js_built = build(&js_project, "js");
+    let js = prepare(
+        &js_project.join("target/sealed/js-proj.wasm"),
+        js_built["sha256"].as_str().unwrap(),
+        "js-proj",
+    );
+    let rust_wasm = workspace().join("target/components/pgs-generate-id.wasm");
+    assert!(
+        rust_wasm.is_file(),
+        "{} is missing: run `cargo xtask build-components`",
+        rust_wasm.display()
+    );
+    let rust = prepare(&rust_wasm, &sha256_file(&rust_wasm), "pgs-generate-id");
+    let id_input = json!({"prefix": "A", "data": {"first_name": "Bachi", "last_name": "Eight", "email_registration": "bachi8@yahoo.com"}});
+    let proj_input = json!({"record": {"id": 7, "name": "Ada"}, "fields": ["id"]});
+    for (label, p, input) in [("python", &py, &id_input), ("js", &js, &proj_input), ("rust", &rust, &id_input)] {
+        let mut times: Vec<Duration> = Vec::new();
+        let mut fuel = None;
+        for _ in 0..9 {
+            let t = Instant::now();
+            let (result, f) = invoke(p, input);
+            times.push(t.elapsed());
+            assert!(result.is_ok(), "{label}: {result:?}");
+            assert!(fuel.is_none_or(|x| x == f), "{label}: fuel differs between runs");
+            fuel = Some(f);
+        }
+        times.sort();
+        say(&format!(
+            "{label}: median per-run {:.3} ms (min {:.3}, max {:.3}), fuel {}",
+            times[4].as_secs_f64() * 1e3,
+            times[0].as_secs_f64() * 1e3,
+            times[8].as_secs_f64() * 1e3,
+            fuel.unwrap()
+        ));
+    }
+    let id = invoke(&py, &id_input).0.unwrap();
+    assert_eq!(id, invoke(&rust, &id_input).0.unwrap(), "Python and Rust GENERATE_ID agree");
+}
