@@ -33,12 +33,30 @@ const MIN_PYTHON: (u32, u32) = (3, 9);
 
 /// The SDK package, compiled in so a project holds only its own code.
 pub const SDK_FILES: [(&str, &str); 6] = [
-    ("sealed/__init__.py", include_str!("../../../../sdk/python/sealed/__init__.py")),
-    ("sealed/errors.py", include_str!("../../../../sdk/python/sealed/errors.py")),
-    ("sealed/outcome.py", include_str!("../../../../sdk/python/sealed/outcome.py")),
-    ("sealed/storage.py", include_str!("../../../../sdk/python/sealed/storage.py")),
-    ("sealed/testing.py", include_str!("../../../../sdk/python/sealed/testing.py")),
-    ("sealed/_component.py", include_str!("../../../../sdk/python/sealed/_component.py")),
+    (
+        "sealed/__init__.py",
+        include_str!("../../../../sdk/python/sealed/__init__.py"),
+    ),
+    (
+        "sealed/errors.py",
+        include_str!("../../../../sdk/python/sealed/errors.py"),
+    ),
+    (
+        "sealed/outcome.py",
+        include_str!("../../../../sdk/python/sealed/outcome.py"),
+    ),
+    (
+        "sealed/storage.py",
+        include_str!("../../../../sdk/python/sealed/storage.py"),
+    ),
+    (
+        "sealed/testing.py",
+        include_str!("../../../../sdk/python/sealed/testing.py"),
+    ),
+    (
+        "sealed/_component.py",
+        include_str!("../../../../sdk/python/sealed/_component.py"),
+    ),
 ];
 
 /// The venv holding componentize-py.
@@ -54,7 +72,10 @@ fn check_python() -> Result<(), String> {
     let mut parts = v.split('.').filter_map(|p| p.parse::<u32>().ok());
     let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if have < MIN_PYTHON {
-        return Err(format!("python3 is {v}, at least {}.{} is needed", MIN_PYTHON.0, MIN_PYTHON.1));
+        return Err(format!(
+            "python3 is {v}, at least {}.{} is needed",
+            MIN_PYTHON.0, MIN_PYTHON.1
+        ));
     }
     Ok(())
 }
@@ -73,7 +94,10 @@ pub fn ensure_toolchain() -> Result<PathBuf, BuildError> {
         )?;
         let what = format!("componentize-py {COMPONENTIZE_PY_VERSION}");
         toolchain::install_once(&dir, &what, |venv| {
-            crate::run_step("python3 -m venv", Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+            crate::run_step(
+                "python3 -m venv",
+                Command::new("python3").args(["-m", "venv"]).arg(venv),
+            )?;
             crate::run_step(
                 "pip install componentize-py",
                 Command::new(venv_python(venv))
@@ -107,7 +131,9 @@ fn componentize_py(python: &Path) -> Command {
     ]);
     // The venv's own packages (pip, componentize-py) are not the author's: keep them out of the search path
     // componentize-py bundles from.
-    cmd.env_remove("VIRTUAL_ENV").env_remove("PYTHONPATH").env("PYTHONNOUSERSITE", "1");
+    cmd.env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .env("PYTHONNOUSERSITE", "1");
     cmd
 }
 
@@ -175,7 +201,12 @@ const README: &str = include_str!("../templates/python/README.md");
 /// insert as the side-effect example, plain-`unittest` tests of the function and the vectors.
 pub fn template(opts: &NewOptions) -> Result<Template, BuildError> {
     let (app, test, vectors, outcomes) = match opts.world {
-        World::Transform => (APP_TRANSFORM, TEST_TRANSFORM, VECTORS_TRANSFORM, vec!["SUCCESS", "VIOLATION"]),
+        World::Transform => (
+            APP_TRANSFORM,
+            TEST_TRANSFORM,
+            VECTORS_TRANSFORM,
+            vec!["SUCCESS", "VIOLATION"],
+        ),
         World::SideEffect => (
             APP_SIDE_EFFECT,
             TEST_SIDE_EFFECT,
@@ -195,4 +226,65 @@ pub fn template(opts: &NewOptions) -> Result<Template, BuildError> {
         ],
         outcomes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::scaffold::SdkSource;
+
+    fn opts(world: World) -> NewOptions {
+        NewOptions {
+            name: "make-id".into(),
+            language: Language::Python,
+            world,
+            dir: PathBuf::from("/nowhere"),
+            sdk: SdkSource::default(),
+        }
+    }
+
+    #[test]
+    fn the_entry_exports_run_for_the_manifest_world() {
+        assert!(entry_module(World::Transform).contains("node_class(app.run, \"transform\")"));
+        assert!(entry_module(World::SideEffect).contains("node_class(app.run, \"side-effect\")"));
+    }
+
+    #[test]
+    fn templates_declare_the_outcomes_their_vectors_use() {
+        for world in [World::Transform, World::SideEffect] {
+            let t = template(&opts(world)).unwrap();
+            let file = |n: &str| {
+                t.files
+                    .iter()
+                    .find(|f| f.path == Path::new(n))
+                    .unwrap()
+                    .contents
+                    .clone()
+            };
+            let vectors: serde_json::Value = serde_json::from_str(&file("vectors.json")).unwrap();
+            assert_eq!(vectors["component"], "make-id");
+            for v in vectors["vectors"].as_array().unwrap() {
+                if let Some(o) = v["expect"]["outcome"].as_str() {
+                    assert!(t.outcomes.iter().any(|d| d == o), "{world}: {o} is not declared");
+                }
+            }
+            assert!(file("app.py").contains("def run(input"));
+            assert!(!file("README.md").contains("{{"), "unfilled placeholder");
+        }
+    }
+
+    #[test]
+    fn the_sdk_is_compiled_in_whole() {
+        let names: Vec<&str> = SDK_FILES.iter().map(|(n, _)| *n).collect();
+        let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../sdk/python/sealed"))
+            .unwrap()
+            .map(|e| format!("sealed/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|n| n.ends_with(".py"))
+            .collect::<Vec<_>>();
+        for f in &on_disk {
+            assert!(names.contains(&f.as_str()), "{f} is in sdk/python but not in SDK_FILES");
+        }
+    }
 }

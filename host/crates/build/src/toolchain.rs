@@ -56,7 +56,10 @@ pub fn install_once(
         detail: format!("{} has no parent directory", dir.display()),
     })?;
     std::fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, e))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let lock_path = parent.join(format!("{name}.lock"));
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -89,7 +92,10 @@ pub fn install_once(
         std::fs::remove_dir_all(dir).map_err(|e| BuildError::io(dir, e))?;
     }
     std::fs::rename(&partial, dir).map_err(|e| BuildError::io(dir, e))?;
-    eprintln!("sealed-build: installed {what} in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "sealed-build: installed {what} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -214,4 +220,101 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<(), BuildError>
         std::fs::write(&p, text).map_err(|e| BuildError::io(&p, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_install_happens_once_and_a_failed_one_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tool-1.0");
+        let err = install_once(&dir, "tool 1.0", |d| {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("half"), b"x").unwrap();
+            Err(BuildError::Failed {
+                step: "pip".into(),
+                detail: "network down".into(),
+            })
+        })
+        .unwrap_err();
+        assert_eq!(err.code(), "BUILD_FAILED");
+        assert!(!dir.exists() && !is_complete(&dir));
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".partial-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+
+        let mut calls = 0;
+        for _ in 0..2 {
+            install_once(&dir, "tool 1.0", |d| {
+                calls += 1;
+                std::fs::create_dir_all(d).unwrap();
+                std::fs::write(d.join("bin"), b"ok").unwrap();
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(calls, 1, "a completed toolchain is never installed again");
+        assert!(is_complete(&dir));
+        assert_eq!(std::fs::read(dir.join("bin")).unwrap(), b"ok");
+    }
+
+    #[test]
+    fn a_killed_install_is_ignored_and_cleaned_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tool-1.0");
+        // What a killed install leaves: a partial sibling, and (older layouts) an unmarked final directory.
+        std::fs::create_dir_all(tmp.path().join("tool-1.0.partial-999999")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("stale"), b"x").unwrap();
+        assert!(!is_complete(&dir));
+        install_once(&dir, "tool 1.0", |d| {
+            std::fs::create_dir_all(d).map_err(|e| BuildError::io(d, e))
+        })
+        .unwrap();
+        assert!(is_complete(&dir) && !dir.join("stale").exists());
+        assert!(!tmp.path().join("tool-1.0.partial-999999").exists());
+    }
+
+    #[test]
+    fn only_sources_are_copied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (from, to) = (tmp.path().join("p"), tmp.path().join("out"));
+        for (f, text) in [
+            ("app.py", "x"),
+            ("lib/util.py", "y"),
+            ("lib/data.bin", "z"),
+            ("target/sealed/app.py", "old"),
+            ("node_modules/m/index.js", "m"),
+            (".hidden/x.py", "h"),
+            ("__pycache__/app.cpython.pyc", "c"),
+            ("empty/readme.txt", "r"),
+        ] {
+            let p = from.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/passwd", from.join("passwd.py")).unwrap();
+        assert_eq!(copy_sources(&from, &to, &[".py"]).unwrap(), 2);
+        assert_eq!(std::fs::read_to_string(to.join("app.py")).unwrap(), "x");
+        assert_eq!(std::fs::read_to_string(to.join("lib/util.py")).unwrap(), "y");
+        for absent in [
+            "lib/data.bin",
+            "target",
+            "node_modules",
+            ".hidden",
+            "__pycache__",
+            "empty",
+            "passwd.py",
+        ] {
+            assert!(!to.join(absent).exists(), "{absent}");
+        }
+    }
 }
