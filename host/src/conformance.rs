@@ -248,6 +248,8 @@ pub struct Components<'a> {
     dir: PathBuf,
     pins: BTreeMap<String, String>,
     loaded: BTreeMap<String, Result<(Prepared, World), String>>,
+    /// `host test COMPONENT`: the one component vectors may name (its file name without `.wasm`).
+    only: Option<(String, PathBuf)>,
 }
 
 impl<'a> Components<'a> {
@@ -277,12 +279,48 @@ impl<'a> Components<'a> {
             dir: dir.to_path_buf(),
             pins,
             loaded: BTreeMap::new(),
+            only: None,
         })
+    }
+
+    /// One component file (`host test COMPONENT`): its name is the file name without `.wasm`, and it is
+    /// pinned by the `index.json` next to it when that names it (what `host build` writes). Vectors naming
+    /// another component fail, naming both.
+    pub fn single(engine: &'a Engine, file: &Path) -> Result<Self, Failure> {
+        let invalid = || {
+            Failure::new(
+                "VECTORS_INVALID",
+                format!("{}: a component file is `<name>.wasm`", file.display()),
+            )
+        };
+        if file.extension().is_none_or(|x| x != "wasm") {
+            return Err(invalid());
+        }
+        let name = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(invalid)?
+            .to_string();
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut me = Self::new(engine, &dir)?;
+        me.only = Some((name, file.to_path_buf()));
+        Ok(me)
     }
 
     /// The component `name`, compiled and prepared once (with every storage interface linked when its
     /// imports make it a side effect; the gate decides per call).
     fn get(&mut self, name: &str) -> Result<&(Prepared, World), String> {
+        if let Some((only, file)) = &self.only
+            && only != name
+        {
+            return Err(format!(
+                "the vectors are for component `{name}`, but {} is `{only}`",
+                file.display()
+            ));
+        }
         if !self.loaded.contains_key(name) {
             let loaded = self.load(name);
             self.loaded.insert(name.to_string(), loaded);

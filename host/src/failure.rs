@@ -134,6 +134,11 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         "OUTPUT_NOT_JSON" => "the component's output is not valid JSON: fix the component",
         "STORE_BUSY" => "another run held the data root too long: retry, or run fewer processes on one data root",
         "RUN_ID_REUSED" => "run ids are single-use: omit --run-id to get a fresh one",
+        "TRUST_ROOT_INVALID" => {
+            "pass --trust with the key that signed the snapshot (the `*.pub.json` written by `host keygen`, or a \
+             sealed-trust/v1 file); for an unsigned snapshot while developing only, \
+             --insecure-allow-unsigned-snapshot"
+        }
         "CONFORMANCE_FAILED" => "see each FAIL line: the component's output differs from the vector's expectation",
         "VECTORS_IO" | "VECTORS_INVALID" => {
             "check --vectors / --components / --atoms: vector files, PGS cases and atoms maps are JSON in the \

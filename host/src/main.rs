@@ -124,6 +124,22 @@ enum Command {
     /// Exit codes: 0 no vector failed (with --require-all: and none unsupported); 1 otherwise; 5 the
     /// vectors or components could not be read.
     Conformance(cli::conformance::ConformanceArgs),
+    /// Create a capability project anywhere on disk: sealed-capability.json, a working example in the
+    /// language, conformance vectors and a README (build, test, seal, run). Never overwrites.
+    ///
+    /// Exit codes: 0 created; 5 refused (name, language, world, or the directory exists).
+    New(cli::new::NewArgs),
+    /// Build a capability project (Rust, C) into a component, reproducibly, and refuse it if it imports
+    /// anything outside its world (IMPORT_NOT_ALLOWED). Prints name, world, outcomes, size, imports,
+    /// sha256 and whether the build is byte-reproducible; writes DIR/target/sealed/<name>.wasm.
+    ///
+    /// Exit codes: 0 built; 5 refused or failed (BUILD_TOOL_MISSING names what to install).
+    Build(cli::build::BuildArgs),
+    /// Run a component's conformance vectors in the real engine with the default limits (storage against
+    /// an in-memory store), the runner of `host conformance`. Prints PASS / FAIL per vector.
+    ///
+    /// Exit codes: 0 every vector passed; 1 one failed (or there were none); 5 unreadable input.
+    Test(cli::test::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -199,6 +215,9 @@ fn dispatch(parsed: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => cli::serve::execute(args, json_mode),
         Command::Recover(args) => cli::recover::execute(args, json_mode),
         Command::Conformance(args) => cli::conformance::execute(args, json_mode),
+        Command::New(args) => cli::new::execute(args, json_mode),
+        Command::Build(args) => cli::build::execute(args, json_mode),
+        Command::Test(args) => cli::test::execute(args, json_mode),
         Command::Completions(args) => cli::completions::completions(args, Cli::command()),
         Command::Man(args) => cli::completions::man(args, Cli::command()),
     }

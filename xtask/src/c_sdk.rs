@@ -13,29 +13,21 @@
 //! * `build-c --repro` (what `cargo xtask test` runs) also builds everything again from a copy at another
 //!   path and requires byte-identical components.
 //!
+//! The toolchain check and installation, the bindings and the compiler flags are the `sealed-build`
+//! library's (`sealed_build::c`, also behind `host build` for an author's C project): one copy.
+//!
 //! This module must never install anything without saying so, install anything when not root, or write
 //! generated code into the source tree.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use wit_bindgen_c::Opts;
-use wit_bindgen_core::{Files, wit_parser::Resolve};
 
 use crate::components::{self, Built};
 
-/// The Debian (bookworm) packages the C build needs: the compiler, the wasm linker, the libc and the
-/// compiler runtime (builtins) for wasm32.
-const APT_PACKAGES: [&str; 4] = ["clang-19", "lld-19", "wasi-libc", "libclang-rt-19-dev-wasm32"];
-const CLANG: &str = "clang-19";
-const WASM_LD: &str = "wasm-ld-19";
-/// Where Debian's `wasi-libc` puts the libc (`$SYSROOT/lib/wasm32-wasi/libc.a`).
-const SYSROOT: &str = "/usr";
-const TARGET: &str = "wasm32-wasi";
 /// Source directories of the C components built by `build-c`.
 const EXAMPLES: &str = "sdk/c/examples";
 
@@ -48,7 +40,7 @@ struct Manifest {
 }
 
 /// `cargo xtask c-bindings --world W --out DIR`.
-pub fn bindings_cmd(root: &Path, args: &[String]) -> Result<()> {
+pub fn bindings_cmd(args: &[String]) -> Result<()> {
     let (mut world, mut out) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -60,37 +52,16 @@ pub fn bindings_cmd(root: &Path, args: &[String]) -> Result<()> {
     }
     let world = world.context("--world transform|side-effect is required")?;
     let out = out.context("--out DIR is required")?;
-    for f in generate_bindings(&root.join("wit"), &world, &out)? {
+    for f in generate_bindings(&world, &out)? {
         eprintln!("xtask: wrote {}", f.display());
     }
     Ok(())
 }
 
-/// Writes the C bindings of `world` (from the WIT package in `wit_dir`) into `out` and returns the files:
-/// `<world>.h`, `<world>.c` and `<world>_component_type.o` (the world's type, which `wit-component`
-/// reads back when it makes the component).
-pub fn generate_bindings(wit_dir: &Path, world: &str, out: &Path) -> Result<Vec<PathBuf>> {
-    if !matches!(world, "transform" | "side-effect") {
-        bail!("unknown world {world:?} (expected transform or side-effect)");
-    }
-    let mut resolve = Resolve::default();
-    let (pkg, _) = resolve
-        .push_path(wit_dir)
-        .with_context(|| format!("reading the WIT package in {}", wit_dir.display()))?;
-    let world_id = resolve.select_world(&[pkg], Some(world))?;
-    let mut files = Files::default();
-    Opts::default()
-        .build()
-        .generate(&mut resolve, world_id, &mut files)
-        .context("generating the C bindings")?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut written = Vec::new();
-    for (name, bytes) in files.iter() {
-        let path = out.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
+/// Writes the C bindings of `world` into `out` (`sealed_build::c::generate_bindings`, from the WIT
+/// compiled into it, which is `wit/capability.wit`) and returns the files.
+pub fn generate_bindings(world: &str, out: &Path) -> Result<Vec<PathBuf>> {
+    Ok(sealed_build::c::generate_bindings(world.parse()?, out)?)
 }
 
 /// `cargo xtask build-c [--out DIR] [--repro]`: builds every C component; `--repro` also proves the bytes
@@ -114,67 +85,10 @@ pub fn build_cmd(root: &Path, args: &[String]) -> Result<Vec<Built>> {
     Ok(built)
 }
 
-/// Whether the C toolchain is complete; the names of the missing parts otherwise.
-fn missing_tools() -> Vec<String> {
-    let mut missing = Vec::new();
-    for tool in [CLANG, WASM_LD] {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            missing.push(format!("`{tool}` on PATH"));
-        }
-    }
-    let libc = Path::new(SYSROOT).join("lib").join(TARGET).join("libc.a");
-    if !libc.is_file() {
-        missing.push(format!("wasi-libc ({})", libc.display()));
-    }
-    // The compiler runtime: clang names the file it would link, whether or not it exists.
-    let builtins = Command::new(CLANG)
-        .args([&format!("--target={TARGET}"), "-print-libgcc-file-name"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    match builtins {
-        Some(p) if p.is_file() => {}
-        Some(p) => missing.push(format!("the wasm32 compiler runtime ({})", p.display())),
-        None => missing.push("the wasm32 compiler runtime".to_string()),
-    }
-    missing
-}
-
-/// Makes sure clang-19, wasm-ld-19, wasi-libc and the wasm32 builtins are installed. As root (CI, the
-/// project's machines) the missing packages are installed with apt, saying so; otherwise the error says
-/// what to install.
+/// Makes sure the C toolchain is installed (`sealed_build::c::ensure_toolchain`: apt as root, saying so;
+/// otherwise an error naming what to install).
 pub fn ensure_toolchain() -> Result<()> {
-    let missing = missing_tools();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let install = format!("apt-get install -y --no-install-recommends {}", APT_PACKAGES.join(" "));
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !is_root {
-        bail!(
-            "the C build needs {}; install them (Debian bookworm or later) with\n    \
-             sudo apt-get update && sudo {install}",
-            missing.join(", ")
-        );
-    }
-    eprintln!("xtask: the C build needs {}", missing.join(", "));
-    eprintln!("xtask: running `apt-get update && {install}`");
-    crate::apt_install(&APT_PACKAGES)?;
-    let still = missing_tools();
-    if !still.is_empty() {
-        bail!("still missing after `{install}`: {}", still.join(", "));
-    }
-    Ok(())
+    Ok(sealed_build::c::ensure_toolchain()?)
 }
 
 /// The C component directories under `root`: every `sdk/c/examples/*` with a `component.json`, sorted.
@@ -233,7 +147,7 @@ fn build_all(root: &Path, out_dir: &Path, work: &Path) -> Result<Vec<Built>> {
         if gen_dir.exists() {
             std::fs::remove_dir_all(&gen_dir).with_context(|| format!("clearing {}", gen_dir.display()))?;
         }
-        generate_bindings(&root.join("wit"), &spec.world, &gen_dir)?;
+        generate_bindings(&spec.world, &gen_dir)?;
         let stem = spec.world.replace('-', "_");
 
         let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)?
@@ -242,37 +156,21 @@ fn build_all(root: &Path, out_dir: &Path, work: &Path) -> Result<Vec<Built>> {
             .collect();
         sources.sort();
         let core_path = work.join(&name).join(format!("{name}.core.wasm"));
-        let mut cc = Command::new(CLANG);
-        cc.current_dir(root)
-            .args([
-                &format!("--target={TARGET}"),
-                &format!("--sysroot={SYSROOT}"),
-                "-O2",
-                "-std=c11",
-                "-Wall",
-                "-Wextra",
-                "-mexec-model=reactor",
-                "-fuse-ld=lld",
-                "-Wl,--strip-all",
-            ])
-            // Paths that reach the module (`__FILE__` in `assert`) are the same from every checkout.
-            .arg(format!("-ffile-prefix-map={}=/sealed", root.display()))
-            .arg("-I")
-            .arg(root.join("sdk").join("c"))
-            .arg("-I")
-            .arg(&gen_dir)
-            .arg("-o")
-            .arg(&core_path)
-            .args(&sources)
-            .arg(gen_dir.join(format!("{stem}.c")))
-            .arg(gen_dir.join(format!("{stem}_component_type.o")))
+        let mut all_sources = sources.clone();
+        all_sources.extend([
+            gen_dir.join(format!("{stem}.c")),
+            gen_dir.join(format!("{stem}_component_type.o")),
             // Deny stubs for the WASI imports libc's stdio would otherwise pull in (see the file).
-            .arg(root.join("sdk").join("c").join("deny_stubs.c"))
-            // A bare `clang` in the environment must not change the flags.
-            .env_remove("CFLAGS")
-            .env_remove("LDFLAGS");
+            root.join("sdk").join("c").join("deny_stubs.c"),
+        ]);
         eprintln!("xtask: compiling C component {name} ({} source file(s))", sources.len());
-        crate::status(&mut cc)?;
+        sealed_build::c::compile(&sealed_build::c::Compile {
+            prefix_root: root.to_path_buf(),
+            include_dirs: vec![root.join("sdk").join("c"), gen_dir.clone()],
+            sources: all_sources,
+            out: core_path.clone(),
+        })
+        .with_context(|| format!("{name}: compiling"))?;
 
         let core = std::fs::read(&core_path).with_context(|| format!("reading {}", core_path.display()))?;
         let component = components::encode(&core).with_context(|| format!("{name}: cannot make a component"))?;

@@ -8,6 +8,9 @@
 //! outcomes = ["SUCCESS", "VIOLATION"]
 //! ```
 //!
+//! The recipe itself (target, profile, path remaps, `wit-component`, the import gate) is the
+//! `sealed-build` library's, which `host build` uses for an author's project: one copy.
+//!
 //! The import gate is a build error, not a warning: a transform must import nothing at all, a side effect
 //! only `sealed:capability/{types,registry,events,state}`. Components that are *meant* to break that rule
 //! (the adversarial corpus under `tests/components/`) say so with `expect-imports = [...]`, and the gate
@@ -20,12 +23,9 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{cargo, ensure_wasm_target};
+use sealed_build::rust::{PROFILE, TARGET};
 
-pub const TARGET: &str = "wasm32-unknown-unknown";
-pub const PROFILE: &str = "component";
-const PACKAGE: &str = "sealed:capability";
-const VERSION: &str = "0.1.0";
+use crate::{cargo, ensure_wasm_target};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
@@ -80,24 +80,12 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
         bail!("no component crates found (crates with [package.metadata.sealed])");
     }
 
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("neither CARGO_HOME nor HOME is set")?;
-    // Dependency panic locations embed absolute registry paths; map them to fixed ones. The unit
-    // separator is how CARGO_ENCODED_RUSTFLAGS separates flags, so paths with spaces survive.
-    let flags = [
-        format!(
-            "--remap-path-prefix={}=/cargo/registry/src",
-            cargo_home.join("registry").join("src").display()
-        ),
-        format!(
-            "--remap-path-prefix={}=/cargo/git/checkouts",
-            cargo_home.join("git").join("checkouts").display()
-        ),
-        format!("--remap-path-prefix={}=/sealed", root.display()),
-    ]
-    .join("\x1f");
+    // Dependency panic locations embed absolute registry paths; map them to fixed ones (see
+    // `sealed_build::rust::rustflags`).
+    let flags = sealed_build::rust::rustflags(
+        &sealed_build::rust::cargo_home()?,
+        &[(root.to_path_buf(), "/sealed".to_string())],
+    );
 
     let target_override = TARGET_DIR_OVERRIDE.with(|t| t.borrow().clone());
     eprintln!("xtask: building {} component crate(s) for {TARGET}", specs.len());
@@ -176,75 +164,27 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
 
 /// Core module → component (also used by the C build, `c_sdk`).
 pub(crate) fn encode(core: &[u8]) -> Result<Vec<u8>> {
-    wit_component::ComponentEncoder::default()
-        .module(core)?
-        .validate(true)
-        .encode()
+    Ok(sealed_build::encode(core)?)
 }
 
 /// The component's own (top-level) import and export names; nested core modules are skipped.
 pub fn top_level_names(component: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
-    use wasmparser::{Parser, Payload};
-    let mut depth = 0usize;
-    let (mut imports, mut exports) = (Vec::new(), Vec::new());
-    for payload in Parser::new(0).parse_all(component) {
-        match payload.context("parsing the component")? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(r) if depth == 0 => {
-                for imp in r {
-                    imports.push(imp?.name.name.to_string());
-                }
-            }
-            Payload::ComponentExportSection(r) if depth == 0 => {
-                for exp in r {
-                    exports.push(exp?.name.name.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((imports, exports))
+    Ok(sealed_build::top_level_names(component)?)
 }
 
-/// The import gate (also applied to C components by `c_sdk`).
+/// The import gate (also applied to C components by `c_sdk`): `sealed_build::import_gate`, plus the
+/// adversarial corpus's rule.
 pub(crate) fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<()> {
-    let node = format!("{PACKAGE}/node@{VERSION}");
-    if !exports.contains(&node) {
-        bail!("does not export `{node}` (exports: {exports:?})");
-    }
     // Only the adversarial corpus may declare its imports: a capability under `capabilities/` (or an SDK
-    // example) always goes through the world's allow-list below.
+    // example) always goes through the world's allow-list.
     if s.expect_imports.is_some() && !s.corpus {
         bail!("`expect-imports` is only for the adversarial corpus under tests/components/");
     }
     if let Some(expected) = &s.expect_imports {
-        let mut got = imports.to_vec();
-        let mut want = expected.clone();
-        got.sort();
-        want.sort();
-        if got != want {
-            bail!("corpus component must import exactly {want:?}, but imports {got:?}");
-        }
-        return Ok(());
+        return Ok(sealed_build::exact_imports_gate(expected, imports, exports)?);
     }
-    let allowed: Vec<String> = match s.world.as_str() {
-        "transform" => Vec::new(),
-        "side-effect" => ["types", "registry", "events", "state"]
-            .iter()
-            .map(|i| format!("{PACKAGE}/{i}@{VERSION}"))
-            .collect(),
-        other => bail!("unknown world {other:?} (expected transform or side-effect)"),
-    };
-    let extra: Vec<&String> = imports.iter().filter(|i| !allowed.contains(i)).collect();
-    if !extra.is_empty() {
-        bail!(
-            "world `{}` does not allow importing {extra:?}; a transform imports nothing, a side effect only \
-             the sealed:capability storage interfaces (no WASI: build for wasm32-unknown-unknown)",
-            s.world
-        );
-    }
-    Ok(())
+    let world: sealed_build::World = s.world.parse()?;
+    Ok(sealed_build::import_gate(world, imports, exports)?)
 }
 
 /// Component crates, from `cargo metadata`: every workspace member with `[package.metadata.sealed]`.
@@ -374,7 +314,9 @@ thread_local! {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{PACKAGE, Spec, VERSION, gate};
+    use sealed_build::{PACKAGE, VERSION};
+
+    use super::{Spec, gate};
 
     fn spec(world: &str, corpus: bool, expect_imports: Option<&[&str]>) -> Spec {
         Spec {

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-components") => components::build_all(&workspace_root(), &args[1..]).map(|_| ()),
-        Some("c-bindings") => c_sdk::bindings_cmd(&workspace_root(), &args[1..]),
+        Some("c-bindings") => c_sdk::bindings_cmd(&args[1..]),
         Some("build-c") => c_sdk::build_cmd(&workspace_root(), &args[1..]).map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
@@ -108,29 +108,9 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// `rustup target add wasm32-unknown-unknown` unless it is already there.
+/// `rustup target add wasm32-unknown-unknown` unless it is already there (`sealed_build::rust`).
 pub fn ensure_wasm_target() -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .current_dir(workspace_root())
-        .output()
-        .context("running `rustup target list --installed` (is rustup on PATH?)")?;
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
-        return Ok(());
-    }
-    eprintln!("xtask: installing the wasm32-unknown-unknown target (one time)");
-    let status = Command::new("rustup")
-        .args(["target", "add", "wasm32-unknown-unknown"])
-        .current_dir(workspace_root())
-        .status()
-        .context("running `rustup target add wasm32-unknown-unknown`")?;
-    if !status.success() {
-        bail!("`rustup target add wasm32-unknown-unknown` failed ({status})");
-    }
-    Ok(())
+    Ok(sealed_build::rust::ensure_wasm_target(&workspace_root())?)
 }
 
 struct Step {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sealed_host::Failure;
-use sealed_host::conformance::{self, AtomsMap, Components, Verdict};
+use sealed_host::conformance::{self, AtomsMap, Components, ConformanceReport, Verdict};
 use sealed_host::output::Envelope;
 
 use super::{CacheArgs, engine_with_cache, fail, term};
@@ -53,8 +53,15 @@ pub fn execute(args: ConformanceArgs, json_mode: bool) -> anyhow::Result<u8> {
     };
     let report = conformance::run(&docs, &mut components, atoms.as_ref());
     let ok = report.failed == 0 && (!args.require_all || report.unsupported == 0);
+    print_report(&report, ok, json_mode)?;
+    Ok(u8::from(!ok))
+}
+
+/// Prints a conformance report: a JSON envelope (`CONFORMANCE_FAILED` unless `ok`), or one line per vector
+/// and a count. Shared with `host test`.
+pub fn print_report(report: &ConformanceReport, ok: bool, json_mode: bool) -> anyhow::Result<()> {
     if json_mode {
-        let data = serde_json::to_value(&report)?;
+        let data = serde_json::to_value(report)?;
         let envelope = if ok {
             Envelope::success(data)
         } else {
@@ -90,5 +97,5 @@ pub fn execute(args: ConformanceArgs, json_mode: bool) -> anyhow::Result<u8> {
             report.results.len()
         );
     }
-    Ok(u8::from(!ok))
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The commands of the `host` binary, one module each, and the helpers they share.
 
+pub mod build;
 pub mod cache;
 pub mod completions;
 pub mod conformance;
@@ -7,12 +8,14 @@ pub mod demo;
 pub mod examine;
 pub mod inspect;
 pub mod keygen;
+pub mod new;
 pub mod recover;
 pub mod replay;
 pub mod report;
 pub mod run;
 pub mod seal;
 pub mod serve;
+pub mod test;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +92,24 @@ pub fn fail(f: &Failure, json_mode: bool) -> u8 {
     } else {
         eprintln!("host: {} {}", f.code, term(&f.message));
         if let Some(h) = f.hint() {
+            eprintln!("  hint: {h}");
+        }
+    }
+    5
+}
+
+/// Reports a build or scaffold failure (`sealed_build::BuildError`: its stable code, message and hint);
+/// exit code 5.
+pub fn fail_build(e: &sealed_build::BuildError, json_mode: bool) -> u8 {
+    let message = e.to_string();
+    if json_mode {
+        outln!(
+            "{}",
+            Envelope::failure(serde_json::Value::Null, e.code(), &message, e.hint()).to_json_line()
+        );
+    } else {
+        eprintln!("host: {} {}", e.code(), term(&message));
+        if let Some(h) = e.hint() {
             eprintln!("  hint: {h}");
         }
     }

@@ -30,7 +30,7 @@ pub mod testing;
 pub use serde_json::{self, Value, json};
 pub use storage::{Event, Host, InsertOutcome, Storage, StorageError, Versioned};
 
-/// Bindings generated from `wit/capability.wit`. Capability authors rarely need them directly.
+/// Bindings generated from the SDK's copy of `wit/capability.wit` (`tests/wit_copy.rs` keeps it identical).
 #[doc(hidden)]
 pub mod bindings {
     // One world for both kinds: a transform simply never calls a storage import, and the component
@@ -38,7 +38,7 @@ pub mod bindings {
     // component build tool checks that, and so does the host).
     wit_bindgen::generate!({
         world: "side-effect",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "__export_component",
         default_bindings_module: "::sealed_sdk::bindings",

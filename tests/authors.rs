@@ -1,0 +1,387 @@
+//! Capability authors outside the repository (issue 13), through the `host` binary only: in a temporary
+//! directory outside the checkout, `host new` → `host build` → `host test` → `host seal` (signed with a
+//! throwaway `host keygen` key) → `host run` → `host verify`, for Rust and C; a Rust build from a second
+//! directory gives the same bytes; the import gate refuses a component importing outside its world, and a
+//! missing C toolchain is a typed error naming what to install.
+//!
+//! The Rust project depends on this checkout's `sdk/rust` through `host new --sdk-path` (a fresh project
+//! elsewhere gets it by git); that is the only path into the repository, and it is remapped out of the
+//! component's bytes. The C build needs clang-19 and wasi-libc (`host build` installs them as root, like
+//! `cargo xtask build-c`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harness::{host_bin, workspace};
+use serde_json::{Value, json};
+
+/// `host --json ARGS` in `cwd`; its one JSON envelope and exit code.
+fn host(cwd: &Path, args: &[&str]) -> (Value, i32, Output) {
+    host_env(cwd, args, &[])
+}
+
+fn host_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Value, i32, Output) {
+    let mut cmd = Command::new(host_bin());
+    cmd.current_dir(cwd).arg("--json").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("running host");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "host {args:?}: stdout is not one JSON envelope ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (envelope, out.status.code().unwrap_or(-1), out)
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> Value {
+    let (env, code, out) = host(cwd, args);
+    assert!(
+        code == 0 && env["ok"] == true,
+        "host {args:?} exited {code}: {env}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env["data"].clone()
+}
+
+/// A temporary directory that is not inside the checkout.
+fn outside() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let real = std::fs::canonicalize(t.path()).unwrap();
+    assert!(
+        !real.starts_with(std::fs::canonicalize(workspace()).unwrap()),
+        "{} is inside the checkout",
+        real.display()
+    );
+    t
+}
+
+fn sha256_file(p: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+/// The whole author's path for one project already created in `project`: build, test, seal a one-node
+/// snapshot signed by a fresh key, run it on `payload` expecting `outcome`, verify the run. Returns what
+/// `host build` printed.
+fn build_test_seal_run_verify(work: &Path, project: &Path, payload: Value, outcome: &str) -> Value {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(project.join("sealed-capability.json")).unwrap()).unwrap();
+    let name = manifest["name"].as_str().unwrap().to_string();
+
+    let built = ok(project, &["build"]);
+    let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
+    assert_eq!(built["name"], name.as_str());
+    assert_eq!(built["world"], manifest["world"]);
+    assert_eq!(built["outcomes"], manifest["outcomes"]);
+    assert_eq!(built["reproducible"], true);
+    assert_eq!(built["imports"], json!([]), "a transform imports nothing");
+    assert_eq!(built["sha256"], sha256_file(&wasm).as_str());
+    assert_eq!(built["size"], std::fs::metadata(&wasm).unwrap().len());
+    // `build DIR` from elsewhere is the same build.
+    let again = ok(work, &["build", project.to_str().unwrap()]);
+    assert_eq!(again["sha256"], built["sha256"]);
+
+    let tested = ok(project, &["test", wasm.to_str().unwrap(), "--vectors", "vectors.json"]);
+    let vectors: Value = serde_json::from_slice(&std::fs::read(project.join("vectors.json")).unwrap()).unwrap();
+    let n = vectors["vectors"].as_array().unwrap().len();
+    assert!(n >= 3, "the template has real vectors");
+    assert_eq!(
+        (tested["passed"].as_u64(), tested["failed"].as_u64()),
+        (Some(n as u64), Some(0))
+    );
+
+    // A one-node workflow around it, sealed with a throwaway key made here.
+    let flow = project.join("workflow");
+    std::fs::create_dir_all(&flow).unwrap();
+    let outcomes: Vec<String> = serde_json::from_value(manifest["outcomes"].clone()).unwrap();
+    let mut nodes = serde_json::Map::new();
+    let mut next = serde_json::Map::new();
+    for o in &outcomes {
+        next.insert(o.clone(), json!(o.to_lowercase()));
+        nodes.insert(o.to_lowercase(), json!({"kind": "terminal", "ok": true, "status": o}));
+    }
+    let fields: Vec<String> = payload.as_object().unwrap().keys().cloned().collect();
+    let inputs: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.clone(), json!(format!("$.payload.{f}"))))
+        .collect();
+    nodes.insert(
+        "step".into(),
+        json!({"kind": "CT", "component": name, "inputs": inputs, "next": next}),
+    );
+    let source = json!({
+        "format": "sealed-source/v1",
+        "name": name,
+        "components": { &name: {
+            "wasm": format!("../target/sealed/{name}.wasm"),
+            "sha256": built["sha256"], "world": "transform", "outcomes": outcomes,
+        }},
+        "workflows": { "main": {
+            "admission": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": fields},
+            "entry": "step",
+            "nodes": nodes,
+        }}
+    });
+    std::fs::write(flow.join("source.json"), serde_json::to_vec_pretty(&source).unwrap()).unwrap();
+    std::fs::write(flow.join("payload.json"), payload.to_string()).unwrap();
+    let keys = work.join("keys");
+    ok(
+        work,
+        &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"],
+    );
+    let signer = keys.join("snapshot-signer.key");
+    let signer_pub = keys.join("snapshot-signer.pub.json");
+    let sealed = flow.join("sealed");
+    ok(
+        project,
+        &[
+            "seal",
+            "workflow/source.json",
+            "--out",
+            sealed.to_str().unwrap(),
+            "--sign",
+            signer.to_str().unwrap(),
+        ],
+    );
+
+    // `run` without --trust is refused with a hint that says what to pass.
+    let data = work.join(format!("data-{name}"));
+    let run_args = [
+        "run",
+        "--snapshot",
+        sealed.to_str().unwrap(),
+        "--wf",
+        "main",
+        "--payload",
+        "workflow/payload.json",
+        "--data-root",
+        data.to_str().unwrap(),
+    ];
+    let (refused, code, _) = host(project, &run_args);
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (5, Some("TRUST_ROOT_INVALID")),
+        "{refused}"
+    );
+    let hint = refused["error"]["hint"]
+        .as_str()
+        .expect("TRUST_ROOT_INVALID has a hint");
+    assert!(
+        hint.contains("--trust") && hint.contains("--insecure-allow-unsigned-snapshot"),
+        "{hint}"
+    );
+
+    let mut with_trust = run_args.to_vec();
+    with_trust.extend(["--trust", signer_pub.to_str().unwrap()]);
+    let run = ok(project, &with_trust);
+    assert_eq!(run["status"], outcome, "{run}");
+    assert_eq!(run["steps"][0]["outcome"], outcome);
+    let trace = run["trace"]["path"].as_str().unwrap().to_string();
+    let run_signer = data.join("keys").join("run-signer.pub.json");
+    let verified = ok(
+        work,
+        &[
+            "verify",
+            &trace,
+            "--snapshot",
+            sealed.to_str().unwrap(),
+            "--trust",
+            run_signer.to_str().unwrap(),
+            "--trust",
+            signer_pub.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(verified["ok"], true, "{verified}");
+    built
+}
+
+fn copy_project(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap();
+        if name == "target" || name == "workflow" {
+            continue;
+        }
+        if p.is_dir() {
+            copy_project(&p, &to.join(name));
+        } else {
+            std::fs::copy(&p, to.join(name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_rust_capability_from_new_to_verified_run_and_reproducible_from_another_directory() {
+    let work = outside();
+    let sdk = workspace().join("sdk").join("rust");
+    let made = ok(
+        work.path(),
+        &[
+            "new",
+            "doubler",
+            "--lang",
+            "rust",
+            "--world",
+            "transform",
+            "--sdk-path",
+            sdk.to_str().unwrap(),
+        ],
+    );
+    let project = work.path().join("doubler");
+    assert_eq!(PathBuf::from(made["dir"].as_str().unwrap()), project);
+    for f in [
+        "sealed-capability.json",
+        "Cargo.toml",
+        "rust-toolchain.toml",
+        "src/lib.rs",
+        "vectors.json",
+        "README.md",
+    ] {
+        assert!(project.join(f).is_file(), "{f}");
+    }
+    // `host new` never overwrites.
+    let (again, code, _) = host(work.path(), &["new", "doubler", "--lang", "rust"]);
+    assert_eq!((code, again["error"]["code"].as_str()), (5, Some("PROJECT_EXISTS")));
+
+    let built = build_test_seal_run_verify(work.path(), &project, json!({"n": 21}), "SUCCESS");
+
+    // The same sources (and Cargo.lock) from a second, deeper directory with a space in its path, with a
+    // fresh target directory: the same bytes.
+    let other = outside();
+    let copy = other.path().join("another place").join("doubler");
+    copy_project(&project, &copy);
+    assert!(copy.join("Cargo.lock").is_file(), "the first build wrote Cargo.lock");
+    let second = ok(other.path(), &["build", copy.to_str().unwrap()]);
+    assert_eq!(
+        second["sha256"], built["sha256"],
+        "Rust builds are byte-reproducible across directories"
+    );
+    assert_eq!(second["size"], built["size"]);
+
+    // The import gate: the manifest says transform, the code uses storage → refused, naming the import;
+    // the component built before is left as it was.
+    let wasm = project.join("target/sealed/doubler.wasm");
+    let before = std::fs::read(&wasm).unwrap();
+    std::fs::write(
+        project.join("src/lib.rs"),
+        r#"use sealed_sdk::{Error, Outcome, Storage, Value, json};
+pub fn run<S: Storage>(input: Value, storage: &mut S) -> Result<Outcome, Error> {
+    storage.registry_insert("items", "k", b"{}")?;
+    Ok(Outcome::success(json!({ "double": input })))
+}
+sealed_sdk::side_effect!(run);
+"#,
+    )
+    .unwrap();
+    let (refused, code, _) = host(&project, &["build"]);
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (5, Some("IMPORT_NOT_ALLOWED")),
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("sealed:capability/registry@0.1.0") && message.contains("transform"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(&wasm).unwrap(),
+        before,
+        "a refused build leaves the last good component alone"
+    );
+}
+
+#[test]
+fn a_c_capability_from_new_to_verified_run() {
+    let work = outside();
+    ok(work.path(), &["new", "counter", "--lang", "c", "--world", "transform"]);
+    let project = work.path().join("counter");
+    assert!(project.join("src/capability.c").is_file());
+    build_test_seal_run_verify(work.path(), &project, json!({"text": "hello sealed world"}), "SUCCESS");
+
+    // Reproducible from another directory too (C builds are cheap).
+    let other = outside();
+    let copy = other.path().join("x y").join("counter");
+    copy_project(&project, &copy);
+    let a = ok(work.path(), &["build", project.to_str().unwrap()]);
+    let b = ok(work.path(), &["build", copy.to_str().unwrap()]);
+    assert_eq!(a["sha256"], b["sha256"]);
+
+    // A missing toolchain is a typed error with the command that installs it (no PATH: no clang, and
+    // `id` cannot say root, so nothing is installed).
+    let wasm = project.join("target/sealed/counter.wasm");
+    let before = std::fs::read(&wasm).unwrap();
+    let (refused, code, _) = host_env(&project, &["build"], &[("PATH", "")]);
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (5, Some("BUILD_TOOL_MISSING")),
+        "{refused}"
+    );
+    let hint = refused["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("apt-get install") && hint.contains("clang-19") && hint.contains("wasi-libc"),
+        "{hint}"
+    );
+    assert_eq!(std::fs::read(&wasm).unwrap(), before);
+}
+
+#[test]
+fn the_import_gate_refuses_real_components_importing_outside_their_world() {
+    // The adversarial corpus's WASI component, built by `cargo xtask build-components`.
+    let corpus = workspace().join("target/components/wasi-filesystem.wasm");
+    let bytes = std::fs::read(&corpus)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask build-components`)", corpus.display()));
+    let out = outside();
+    let manifest = sealed_build::Manifest {
+        format: sealed_build::MANIFEST_FORMAT.into(),
+        name: "wasi-filesystem".into(),
+        language: sealed_build::Language::Rust,
+        world: sealed_build::World::SideEffect,
+        outcomes: vec!["SUCCESS".into()],
+        vectors: None,
+    };
+    let err = sealed_build::finish(&manifest, &bytes, out.path()).unwrap_err();
+    assert_eq!(err.code(), "IMPORT_NOT_ALLOWED");
+    assert!(err.to_string().contains("wasi:"), "{err}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+
+    // A side effect's storage imports are refused for a transform, allowed for a side effect.
+    let cs = std::fs::read(workspace().join("target/components/registry-insert.wasm")).unwrap();
+    let transform = sealed_build::Manifest {
+        world: sealed_build::World::Transform,
+        name: "registry-insert".into(),
+        ..manifest.clone()
+    };
+    let err = sealed_build::finish(&transform, &cs, out.path()).unwrap_err();
+    assert_eq!(err.code(), "IMPORT_NOT_ALLOWED");
+    let side_effect = sealed_build::Manifest {
+        world: sealed_build::World::SideEffect,
+        ..transform
+    };
+    let built = sealed_build::finish(&side_effect, &cs, out.path()).unwrap();
+    assert_eq!(
+        built.sha256,
+        sha256_file(&workspace().join("target/components/registry-insert.wasm"))
+    );
+}
+
+#[test]
+fn building_a_directory_that_is_not_a_project_says_how_to_make_one() {
+    let work = outside();
+    let (refused, code, _) = host(work.path(), &["build"]);
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (5, Some("BUILD_MANIFEST_MISSING"))
+    );
+    assert!(refused["error"]["hint"].as_str().unwrap().contains("host new"));
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0, "nothing written");
+}
