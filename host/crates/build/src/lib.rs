@@ -48,14 +48,18 @@
 //!   returns the files of a new project besides the manifest (which [`scaffold::new_project`] writes):
 //!   a working example, `vectors.json` and a `README.md`, nothing referring to the sealed repository.
 //!
-//! `python.rs` and `js.rs` are written on another branch; until they exist their match arms (marked
-//! `EXTENSION POINT`) return [`BuildError::UnsupportedLanguage`]. [`Language::reproducible`] says whether a
+//! `python.rs` (componentize-py with `--stub-wasi`) and `js.rs` (componentize-js with every WASI feature
+//! disabled) install their pinned tools through [`toolchain`] (a directory outside the project, once).
+//! [`Language::reproducible`] says whether a
 //! language's builds are byte-reproducible (Rust and C are, and are tested so; Python and JavaScript are
 //! not: their tools embed build-time state, so the pin is the artifact's sha256).
 
 pub mod c;
+pub mod js;
+pub mod python;
 pub mod rust;
 pub mod scaffold;
+pub mod toolchain;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -412,12 +416,8 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<Built, BuildError> {
     let component = match manifest.language {
         Language::Rust => rust::build(dir, &manifest, opts)?,
         Language::C => c::build(dir, &manifest, opts)?,
-        // EXTENSION POINT (branch `interp`): `python::build` / `js::build`, see the crate documentation.
-        Language::Python | Language::Js => {
-            return Err(BuildError::UnsupportedLanguage {
-                language: manifest.language,
-            });
-        }
+        Language::Python => python::build(dir, &manifest, opts)?,
+        Language::Js => js::build(dir, &manifest, opts)?,
     };
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| dir.join(OUT_DIR));
     finish(&manifest, &component, &out_dir)
@@ -649,14 +649,16 @@ mod tests {
     }
 
     #[test]
-    fn python_and_js_are_refused_with_a_stable_code_until_they_exist() {
+    fn python_and_js_projects_without_their_entry_module_are_refused_before_any_tool_runs() {
         let dir = tempfile::tempdir().unwrap();
-        for lang in ["python", "js"] {
+        for (lang, file) in [("python", "app.py"), ("js", "app.js")] {
             let m = serde_json::json!({"format": MANIFEST_FORMAT, "name": "x", "language": lang,
                 "world": "transform", "outcomes": ["SUCCESS"]});
             std::fs::write(dir.path().join(MANIFEST_FILE), m.to_string()).unwrap();
             let err = build(dir.path(), &BuildOptions::default()).unwrap_err();
-            assert_eq!(err.code(), "BUILD_UNSUPPORTED_LANGUAGE");
+            assert_eq!(err.code(), "BUILD_MANIFEST_INVALID", "{lang}: {err}");
+            assert!(err.to_string().contains(file), "{lang}: {err}");
+            assert!(!dir.path().join(OUT_DIR).exists(), "{lang}: nothing written");
         }
     }
 }

@@ -80,12 +80,8 @@ pub fn new_project(opts: &NewOptions) -> Result<Scaffolded, BuildError> {
     let template = match opts.language {
         Language::Rust => crate::rust::template(opts)?,
         Language::C => crate::c::template(opts)?,
-        // EXTENSION POINT (branch `interp`): `python::template` / `js::template`, see the crate documentation.
-        Language::Python | Language::Js => {
-            return Err(BuildError::UnsupportedLanguage {
-                language: opts.language,
-            });
-        }
+        Language::Python => crate::python::template(opts)?,
+        Language::Js => crate::js::template(opts)?,
     };
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
@@ -179,6 +175,16 @@ pub fn rename_vectors(text: &str, name: &str) -> Result<String, BuildError> {
 pub fn example_payload(opts: &NewOptions) -> Value {
     match (opts.language, opts.world) {
         (Language::C, _) => json!({ "text": "hello sealed world" }),
+        // The PGS GENERATE_ID atom (the seed actor's id is A_dc6e2a7ae93b8bae).
+        (Language::Python, World::Transform) => json!({
+            "prefix": "A",
+            "data": { "first_name": "Bachi", "last_name": "Eight", "email_registration": "bachi8@yahoo.com" }
+        }),
+        // A JSON projection.
+        (Language::Js, World::Transform) => json!({
+            "record": { "id": 7, "name": "Ada", "address": { "city": "Paris" } },
+            "fields": ["id", "address.city"]
+        }),
         (_, World::Transform) => json!({ "n": 21 }),
         (_, World::SideEffect) => json!({ "key": "k1" }),
     }
@@ -202,6 +208,7 @@ pub fn example_source(opts: &NewOptions, outcomes: &[String], sha256: &str) -> V
             Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::Bool(_) => "boolean",
+            Value::Array(_) => "array",
             _ => "object",
         };
         properties.insert(f.clone(), json!({ "type": ty }));
@@ -282,6 +289,10 @@ mod tests {
             (Language::Rust, World::Transform, "src/lib.rs"),
             (Language::Rust, World::SideEffect, "src/lib.rs"),
             (Language::C, World::Transform, "src/capability.c"),
+            (Language::Python, World::Transform, "app.py"),
+            (Language::Python, World::SideEffect, "app.py"),
+            (Language::Js, World::Transform, "app.js"),
+            (Language::Js, World::SideEffect, "app.js"),
         ] {
             let dir = tmp.path().join(format!("{lang}-{world}"));
             let made = new_project(&opts(&dir, lang, world)).unwrap();
@@ -338,10 +349,6 @@ mod tests {
         let mut o = opts(&tmp.path().join("x"), Language::Rust, World::Transform);
         o.name = "Bad Name".into();
         assert_eq!(new_project(&o).unwrap_err().code(), "NAME_INVALID");
-        for lang in [Language::Python, Language::Js] {
-            let err = new_project(&opts(&tmp.path().join("y"), lang, World::Transform)).unwrap_err();
-            assert_eq!(err.code(), "BUILD_UNSUPPORTED_LANGUAGE");
-        }
         let err = new_project(&opts(&tmp.path().join("z"), Language::C, World::SideEffect)).unwrap_err();
         assert_eq!(err.code(), "SCAFFOLD_UNSUPPORTED");
         assert!(!tmp.path().join("x").exists() && !tmp.path().join("y").exists() && !tmp.path().join("z").exists());
