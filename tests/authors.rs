@@ -316,6 +316,35 @@ fn a_c_capability_from_new_to_verified_run() {
     let b = ok(work.path(), &["build", copy.to_str().unwrap()]);
     assert_eq!(a["sha256"], b["sha256"]);
 
+    // `host test` fails a vector whose expectation is wrong, and vectors for another component, naming it.
+    let counter = project.join("target/sealed/counter.wasm");
+    let mut bad: Value = serde_json::from_slice(&std::fs::read(project.join("vectors.json")).unwrap()).unwrap();
+    bad["vectors"][0]["expect"]["output"]["words"] = json!(999);
+    std::fs::write(work.path().join("bad.json"), bad.to_string()).unwrap();
+    let (failed, code, _) = host(
+        work.path(),
+        &["test", counter.to_str().unwrap(), "--vectors", "bad.json"],
+    );
+    assert_eq!(
+        (code, failed["error"]["code"].as_str()),
+        (1, Some("CONFORMANCE_FAILED")),
+        "{failed}"
+    );
+    assert_eq!(failed["data"]["failed"], 1);
+    assert_eq!(failed["data"]["results"][0]["verdict"], "fail");
+    bad["component"] = json!("someone-else");
+    std::fs::write(work.path().join("other.json"), bad.to_string()).unwrap();
+    let (failed, code, _) = host(
+        work.path(),
+        &["test", counter.to_str().unwrap(), "--vectors", "other.json"],
+    );
+    assert_eq!(code, 1, "{failed}");
+    let reason = failed["data"]["results"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("someone-else") && reason.contains("counter"),
+        "{reason}"
+    );
+
     // A missing toolchain is a typed error with the command that installs it (no PATH: no clang, and
     // `id` cannot say root, so nothing is installed).
     let wasm = project.join("target/sealed/counter.wasm");

@@ -106,7 +106,12 @@ pub fn build_all(root: &Path, args: &[String]) -> Result<Vec<Built>> {
         for s in members {
             cmd.args(["-p", &s.crate_name]);
         }
-        crate::status(&mut cmd)?;
+        // The build is --locked (the pins depend on Cargo.lock); a new or changed component crate whose
+        // dependencies are not in the lock file yet fails with cargo's bare "cannot update the lock file".
+        crate::status(&mut cmd).context(
+            "building the components (if cargo said \"cannot update the lock file\": a component crate's \
+             dependencies changed; run `cargo update --workspace --offline` once, then commit Cargo.lock)",
+        )?;
     }
 
     let target_dir = target_override

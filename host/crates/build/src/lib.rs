@@ -296,10 +296,18 @@ pub enum BuildError {
     #[error("cannot make a component: {reason}")]
     ComponentInvalid { reason: String },
     #[error(
-        "world `{world}` does not allow importing `{import}`: a transform imports nothing, a side effect only \
-         the sealed:capability storage interfaces (no WASI: build for wasm32-unknown-unknown)"
+        "world `{world}` does not allow importing `{import}` (every import outside it: {}): a transform imports \
+         nothing, a side effect only the sealed:capability storage interfaces (no WASI: build for \
+         wasm32-unknown-unknown)",
+        outside.join(", ")
     )]
-    ImportNotAllowed { import: String, world: World },
+    ImportNotAllowed {
+        /// The first import outside the world.
+        import: String,
+        /// All of them, in the component's order.
+        outside: Vec<String>,
+        world: World,
+    },
     #[error("the component does not export `{PACKAGE}/node@{VERSION}` (exports: {exports:?})")]
     NodeExportMissing { exports: Vec<String> },
     #[error("the component must import exactly {expected:?}, but imports {got:?}")]
@@ -503,9 +511,11 @@ pub fn top_level_names(component: &[u8]) -> Result<(Vec<String>, Vec<String>), B
 pub fn import_gate(world: World, imports: &[String], exports: &[String]) -> Result<(), BuildError> {
     require_node_export(exports)?;
     let allowed = world.allowed_imports();
-    if let Some(import) = imports.iter().find(|i| !allowed.contains(i)) {
+    let outside: Vec<String> = imports.iter().filter(|i| !allowed.contains(i)).cloned().collect();
+    if let Some(import) = outside.first() {
         return Err(BuildError::ImportNotAllowed {
             import: import.clone(),
+            outside,
             world,
         });
     }

@@ -130,6 +130,13 @@ pub fn build(dir: &Path, manifest: &Manifest, _opts: &BuildOptions) -> Result<Ve
     })?;
     let root_id = meta["resolve"]["root"].as_str().unwrap_or_default().to_string();
     let mut remaps = vec![(dir.clone(), "/sealed".to_string())];
+    // Build scripts' generated sources live in the target directory; it is inside the project unless
+    // CARGO_TARGET_DIR (or a config) puts it elsewhere.
+    if let Some(target) = meta["target_directory"].as_str().map(PathBuf::from)
+        && !target.starts_with(&dir)
+    {
+        remaps.push((target, "/sealed-target".to_string()));
+    }
     for p in meta["packages"].as_array().into_iter().flatten() {
         let (Some(name), Some(manifest_path)) = (p["name"].as_str(), p["manifest_path"].as_str()) else {
             continue;
