@@ -38,14 +38,20 @@ fn cache_dir() -> &'static Path {
 
 /// `host --json ARGS` in `cwd`; its one JSON envelope, exit code and raw output.
 fn host(cwd: &Path, args: &[&str]) -> (Value, i32, Output) {
-    let out = Command::new(host_bin())
-        .current_dir(cwd)
+    host_env(cwd, args, &[])
+}
+
+fn host_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Value, i32, Output) {
+    let mut cmd = Command::new(host_bin());
+    cmd.current_dir(cwd)
         .arg("--json")
         .args(args)
         .env("SEALED_TOOLCHAIN_DIR", toolchains())
-        .env("SEALED_CACHE_DIR", cache_dir())
-        .output()
-        .expect("running host");
+        .env("SEALED_CACHE_DIR", cache_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("running host");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!(
@@ -110,14 +116,20 @@ fn build(project: &Path, lang: &str) -> Value {
 
 /// `host test` of the project's own vectors: all pass.
 fn test_vectors(project: &Path, built: &Value) {
-    let wasm = project.join("target/sealed").join(format!("{}.wasm", built["name"].as_str().unwrap()));
+    let wasm = project
+        .join("target/sealed")
+        .join(format!("{}.wasm", built["name"].as_str().unwrap()));
     let started = Instant::now();
     let tested = ok(project, &["test", wasm.to_str().unwrap(), "--vectors", "vectors.json"]);
     say(&format!("host test {:.1} s", started.elapsed().as_secs_f64()));
     let vectors: Value = serde_json::from_slice(&std::fs::read(project.join("vectors.json")).unwrap()).unwrap();
     let n = vectors["vectors"].as_array().unwrap().len() as u64;
     assert!(n >= 3, "the template has real vectors");
-    assert_eq!((tested["passed"].as_u64(), tested["failed"].as_u64()), (Some(n), Some(0)), "{tested}");
+    assert_eq!(
+        (tested["passed"].as_u64(), tested["failed"].as_u64()),
+        (Some(n), Some(0)),
+        "{tested}"
+    );
 }
 
 /// Seals a one-node workflow around the built transform with a fresh key, runs it on `payload`, checks
@@ -134,8 +146,10 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
         nodes.insert(o.to_lowercase(), json!({"kind": "terminal", "ok": true, "status": o}));
     }
     let fields: Vec<String> = payload.as_object().unwrap().keys().cloned().collect();
-    let inputs: serde_json::Map<String, Value> =
-        fields.iter().map(|f| (f.clone(), json!(format!("$.payload.{f}")))).collect();
+    let inputs: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.clone(), json!(format!("$.payload.{f}"))))
+        .collect();
     nodes.insert(
         "step".into(),
         json!({"kind": "CT", "component": name, "inputs": inputs, "next": next}),
@@ -148,6 +162,9 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
             "sha256": built["sha256"], "world": "transform", "outcomes": outcomes,
         }},
         "workflows": { "main": {
+            // An interpreter is a large component: Cranelift takes tens of seconds on it (minutes on a
+            // loaded machine), so the compile budget is raised to the host ceiling.
+            "run_limits": {"compile_ms": sealed_build::scaffold::INTERPRETED_COMPILE_MS},
             "admission": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": fields},
             "entry": "step",
             "nodes": nodes,
@@ -156,7 +173,10 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
     std::fs::write(flow.join("source.json"), serde_json::to_vec_pretty(&source).unwrap()).unwrap();
     std::fs::write(flow.join("payload.json"), payload.to_string()).unwrap();
     let keys = work.join(format!("keys-{name}"));
-    ok(work, &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"]);
+    ok(
+        work,
+        &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"],
+    );
     let signer_pub = keys.join("snapshot-signer.pub.json");
     let sealed = flow.join("sealed");
     ok(
@@ -213,6 +233,20 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
     assert_eq!(verified["ok"], true, "{verified}");
 }
 
+/// The PGS authors' CT conformance cases (as `tests/conformance.rs` finds them).
+fn pgs_conformance_dir() -> PathBuf {
+    let dir = std::env::var_os("SEALED_PGS_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/pgs/workspace/protocol_snapshot/conformance"));
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the PGS conformance cases come with the shared reference material (../shared/pgs), or \
+         point SEALED_PGS_CONFORMANCE at a pgs_workspace's protocol_snapshot/conformance",
+        dir.display()
+    );
+    dir
+}
+
 fn new_project(work: &Path, name: &str, lang: &str, world: &str) -> PathBuf {
     let made = ok(work, &["new", name, "--lang", lang, "--world", world]);
     let project = work.join(name);
@@ -221,7 +255,10 @@ fn new_project(work: &Path, name: &str, lang: &str, world: &str) -> PathBuf {
     let root = workspace().to_string_lossy().into_owned();
     for f in made["files"].as_array().unwrap() {
         let text = std::fs::read_to_string(project.join(f.as_str().unwrap())).unwrap();
-        assert!(!text.contains(&root) && !text.contains("../../"), "{f} points into the checkout");
+        assert!(
+            !text.contains(&root) && !text.contains("../../"),
+            "{f} points into the checkout"
+        );
     }
     project
 }
@@ -230,12 +267,59 @@ fn new_project(work: &Path, name: &str, lang: &str, world: &str) -> PathBuf {
 fn a_python_capability_from_new_to_verified_run() {
     let work = outside();
     let project = new_project(work.path(), "make-id", "python", "transform");
-    for f in ["sealed-capability.json", "app.py", "test_app.py", "vectors.json", "README.md"] {
+    for f in [
+        "sealed-capability.json",
+        "app.py",
+        "test_app.py",
+        "vectors.json",
+        "README.md",
+    ] {
         assert!(project.join(f).is_file(), "{f}");
     }
     let built = build(&project, "python");
-    assert_eq!(built["imports"], json!([]), "--stub-wasi: a Python transform imports nothing");
+    assert_eq!(
+        built["imports"],
+        json!([]),
+        "--stub-wasi: a Python transform imports nothing"
+    );
     test_vectors(&project, &built);
+    // The PGS authors' own conformance cases of CT_PURE_GENERATE_ID_V0, through the atoms map.
+    let cases = pgs_conformance_dir();
+    let mut args: Vec<String> = vec!["conformance".into()];
+    let mut n = 0;
+    for e in std::fs::read_dir(&cases).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .contains("CT_PURE_GENERATE_ID_V0__")
+        {
+            args.extend(["--vectors".into(), p.to_string_lossy().into_owned()]);
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "{}: the GENERATE_ID cases are missing", cases.display());
+    let atoms = work.path().join("atoms.json");
+    std::fs::write(
+        &atoms,
+        json!({"format": "sealed-pgs-atoms/v1", "atoms": {"capability_transforms::CT_PURE_GENERATE_ID_V0": "make-id"}})
+            .to_string(),
+    )
+    .unwrap();
+    let components = project.join("target/sealed");
+    args.extend([
+        "--components".into(),
+        components.to_string_lossy().into_owned(),
+        "--atoms".into(),
+        atoms.to_string_lossy().into_owned(),
+        "--require-all".into(),
+    ]);
+    let report = ok(&project, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        (report["passed"].as_u64(), report["failed"].as_u64()),
+        (Some(n), Some(0)),
+        "{report}"
+    );
     // The PGS GENERATE_ID atom in Python gives the PGS runtime's id for the seed actor.
     let seed = json!({"first_name": "Bachi", "last_name": "Eight", "email_registration": "bachi8@yahoo.com"});
     seal_run_verify(
@@ -260,11 +344,22 @@ fn a_python_capability_from_new_to_verified_run() {
 fn a_javascript_capability_from_new_to_verified_run() {
     let work = outside();
     let project = new_project(work.path(), "project-fields", "js", "transform");
-    for f in ["sealed-capability.json", "app.js", "sealed.js", "test/app.test.js", "vectors.json", "README.md"] {
+    for f in [
+        "sealed-capability.json",
+        "app.js",
+        "sealed.js",
+        "test/app.test.js",
+        "vectors.json",
+        "README.md",
+    ] {
         assert!(project.join(f).is_file(), "{f}");
     }
     let built = build(&project, "js");
-    assert_eq!(built["imports"], json!([]), "every WASI feature disabled: a JS transform imports nothing");
+    assert_eq!(
+        built["imports"],
+        json!([]),
+        "every WASI feature disabled: a JS transform imports nothing"
+    );
     test_vectors(&project, &built);
     seal_run_verify(
         work.path(),
@@ -274,7 +369,11 @@ fn a_javascript_capability_from_new_to_verified_run() {
         "SUCCESS",
         json!({"projected": {"id": 7, "address.city": "Paris"}}),
     );
-    let unit = Command::new("node").arg("--test").current_dir(&project).output().unwrap();
+    let unit = Command::new("node")
+        .arg("--test")
+        .current_dir(&project)
+        .output()
+        .unwrap();
     assert!(unit.status.success(), "{}", String::from_utf8_lossy(&unit.stdout));
 }
 
@@ -299,6 +398,42 @@ fn python_and_javascript_side_effects_use_only_the_storage_imports() {
 }
 
 #[test]
+fn the_example_compile_budget_is_the_host_ceiling() {
+    assert_eq!(
+        sealed_build::scaffold::INTERPRETED_COMPILE_MS,
+        sealed_snapshot::RunLimits::CEILING.compile_ms
+    );
+}
+
+#[test]
+fn a_missing_interpreter_is_a_typed_error_naming_what_to_install() {
+    // No PATH: no python3 or node, and `id` cannot say root, so nothing is installed; an empty toolchain
+    // directory, so the installed toolchains are not found either.
+    let work = outside();
+    let empty = work.path().join("no-toolchains");
+    for (name, lang, packages) in [("py-x", "python", "python3 python3-venv"), ("js-x", "js", "nodejs npm")] {
+        let project = new_project(work.path(), name, lang, "transform");
+        let (refused, code, _) = host_env(
+            &project,
+            &["build"],
+            &[("PATH", Path::new("")), ("SEALED_TOOLCHAIN_DIR", &empty)],
+        );
+        assert_eq!(
+            (code, refused["error"]["code"].as_str()),
+            (5, Some("BUILD_TOOL_MISSING")),
+            "{refused}"
+        );
+        let hint = refused["error"]["hint"].as_str().unwrap();
+        assert!(
+            hint.contains(&format!("apt-get install -y --no-install-recommends {packages}")),
+            "{hint}"
+        );
+        assert!(!project.join("target").exists(), "{lang}: nothing built or staged");
+        assert!(!empty.exists(), "{lang}: nothing installed");
+    }
+}
+
+#[test]
 fn without_stubbed_wasi_a_python_component_is_refused_by_the_import_gate() {
     // What `--stub-wasi` protects against: the same project componentized without it imports WASI (files,
     // clocks, sockets...), and the gate every build ends with refuses it, naming the import.
@@ -306,7 +441,10 @@ fn without_stubbed_wasi_a_python_component_is_refused_by_the_import_gate() {
     let project = new_project(work.path(), "unstubbed", "python", "transform");
     build(&project, "python"); // installs the toolchain if needed and stages the SDK
     let python = toolchains()
-        .join(format!("componentize-py-{}", sealed_build::python::COMPONENTIZE_PY_VERSION))
+        .join(format!(
+            "componentize-py-{}",
+            sealed_build::python::COMPONENTIZE_PY_VERSION
+        ))
         .join("bin/python");
     let staged = project.join("target/sealed/python");
     let out = staged.join("unstubbed-wasi.wasm");
@@ -337,7 +475,10 @@ fn without_stubbed_wasi_a_python_component_is_refused_by_the_import_gate() {
     let err = sealed_build::finish(&manifest, &std::fs::read(&out).unwrap(), &gate_out).unwrap_err();
     assert_eq!(err.code(), "IMPORT_NOT_ALLOWED");
     assert!(err.to_string().contains("wasi:"), "{err}");
-    assert!(!gate_out.join("unstubbed.wasm").exists(), "a refused component is not written");
+    assert!(
+        !gate_out.join("unstubbed.wasm").exists(),
+        "a refused component is not written"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -357,7 +498,10 @@ fn probe_component(work: &Path, name: &str, lang: &str) -> (Prepared, Value) {
     }
     let built = build(&project, lang);
     let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
-    (prepare(&wasm, &built["sha256"].as_str().unwrap().to_string(), name), built)
+    (
+        prepare(&wasm, &built["sha256"].as_str().unwrap().to_string(), name),
+        built,
+    )
 }
 
 fn engine() -> &'static Engine {
@@ -374,7 +518,11 @@ fn prepare(wasm: &Path, sha256: &str, name: &str) -> Prepared {
 /// One invocation on a fresh instance: the output (or the error's code) and the fuel used.
 fn invoke(p: &Prepared, input: &Value) -> (Result<Value, String>, u64) {
     let limits = Limits::default();
-    let inv = p.invoke(&input.to_string(), &limits, Gate::new(&[], &limits, MemoryBackend::new()));
+    let inv = p.invoke(
+        &input.to_string(),
+        &limits,
+        Gate::new(&[], &limits, MemoryBackend::new()),
+    );
     let result = inv.result.map(|o| o.value).map_err(|e| e.code().to_string());
     (result, inv.fuel_used)
 }
@@ -442,9 +590,7 @@ fn python_guests_cannot_reach_the_clock_randomness_files_or_sockets_and_repeat_e
             ("print", Expect::Fixed(|v| assert_eq!(v, "printed"))),
             (
                 "sha256",
-                Expect::Fixed(|v| {
-                    assert_eq!(v, "c9d0036bed6744bcdf692fc980d8717d7e5f5a4f4e8266b4a84982602fb1cd09")
-                }),
+                Expect::Fixed(|v| assert_eq!(v, "c9d0036bed6744bcdf692fc980d8717d7e5f5a4f4e8266b4a84982602fb1cd09")),
             ),
         ],
     );
@@ -464,7 +610,10 @@ fn javascript_guests_cannot_reach_the_clock_randomness_or_network_and_repeat_exa
             ("monotonic-clock", Expect::Trap),
             ("fetch", Expect::Trap),
             ("random", Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 3))),
-            ("crypto-random", Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 8))),
+            (
+                "crypto-random",
+                Expect::Fixed(|v| assert_eq!(v.as_array().unwrap().len(), 8)),
+            ),
             ("console", Expect::Fixed(|v| assert_eq!(v, "printed"))),
             ("eval", Expect::Fixed(|v| assert_eq!(v, 42))),
             ("wall-clock", Expect::Fixed(|v| assert!(v.is_u64()))),
@@ -472,8 +621,17 @@ fn javascript_guests_cannot_reach_the_clock_randomness_or_network_and_repeat_exa
         ],
     );
     // Date.now() is the moment the component was built, frozen.
-    let clock = fixed.iter().find(|(n, _)| n == "wall-clock").unwrap().1.as_u64().unwrap();
-    assert!((before..=after).contains(&clock), "Date.now() = {clock}, the build ran {before}..={after}");
+    let clock = fixed
+        .iter()
+        .find(|(n, _)| n == "wall-clock")
+        .unwrap()
+        .1
+        .as_u64()
+        .unwrap();
+    assert!(
+        (before..=after).contains(&clock),
+        "Date.now() = {clock}, the build ran {before}..={after}"
+    );
 }
 
 /// Median per-invocation time (fresh instance each, compiled once) of a Python, a JS and a Rust transform
@@ -504,7 +662,11 @@ fn per_run_time_of_interpreted_components_against_rust() {
     let rust = prepare(&rust_wasm, &sha256_file(&rust_wasm), "pgs-generate-id");
     let id_input = json!({"prefix": "A", "data": {"first_name": "Bachi", "last_name": "Eight", "email_registration": "bachi8@yahoo.com"}});
     let proj_input = json!({"record": {"id": 7, "name": "Ada"}, "fields": ["id"]});
-    for (label, p, input) in [("python", &py, &id_input), ("js", &js, &proj_input), ("rust", &rust, &id_input)] {
+    for (label, p, input) in [
+        ("python", &py, &id_input),
+        ("js", &js, &proj_input),
+        ("rust", &rust, &id_input),
+    ] {
         let mut times: Vec<Duration> = Vec::new();
         let mut fuel = None;
         for _ in 0..9 {
@@ -525,5 +687,9 @@ fn per_run_time_of_interpreted_components_against_rust() {
         ));
     }
     let id = invoke(&py, &id_input).0.unwrap();
-    assert_eq!(id, invoke(&rust, &id_input).0.unwrap(), "Python and Rust GENERATE_ID agree");
+    assert_eq!(
+        id,
+        invoke(&rust, &id_input).0.unwrap(),
+        "Python and Rust GENERATE_ID agree"
+    );
 }

@@ -234,6 +234,22 @@ pub fn example_source(opts: &NewOptions, outcomes: &[String], sha256: &str) -> V
         node["grants"] = json!([{ "interface": "registry", "label": "items", "ops": ["insert"] }]);
     }
     nodes.insert("step".into(), node);
+    let mut workflow = json!({
+        "admission": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "required": fields,
+            "properties": properties,
+        },
+        "entry": "step",
+        "nodes": nodes,
+    });
+    if !opts.language.reproducible() {
+        // Python and JavaScript components carry an interpreter (12-19 MB): compiling one takes tens of
+        // seconds, more than the default budget on a loaded machine, so the example raises it to the ceiling.
+        workflow["run_limits"] = json!({ "compile_ms": INTERPRETED_COMPILE_MS });
+    }
     json!({
         "format": "sealed-source/v1",
         "name": opts.name,
@@ -245,21 +261,14 @@ pub fn example_source(opts: &NewOptions, outcomes: &[String], sha256: &str) -> V
                 "outcomes": outcomes,
             }
         },
-        "workflows": {
-            "main": {
-                "admission": {
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": fields,
-                    "properties": properties,
-                },
-                "entry": "step",
-                "nodes": nodes,
-            }
-        }
+        "workflows": { "main": workflow }
     })
 }
+
+/// The compile budget the Python and JavaScript example workflows ask for: the host ceiling of
+/// `run_limits.compile_ms` (`sealed_snapshot::RunLimits::CEILING`, which this crate does not depend on;
+/// `tests/authors_interp.rs` checks the two are equal).
+pub const INTERPRETED_COMPILE_MS: u64 = 600_000;
 
 /// The directory `host new NAME` creates without `--dir`.
 pub fn default_dir(cwd: &Path, name: &str) -> PathBuf {
