@@ -129,8 +129,9 @@ enum Command {
     ///
     /// Exit codes: 0 created; 5 refused (name, language, world, or the directory exists).
     New(cli::new::NewArgs),
-    /// Build a capability project (Rust, C) into a component, reproducibly, and refuse it if it imports
-    /// anything outside its world (IMPORT_NOT_ALLOWED). Prints name, world, outcomes, size, imports,
+    /// Build a capability project (Rust, C, Python, JavaScript) into a component (Rust and C byte-
+    /// reproducibly; Python and JavaScript are pinned by the artifact's sha256, their pinned tools installed
+    /// once where missing), and refuse it if it imports anything outside its world (IMPORT_NOT_ALLOWED). Prints name, world, outcomes, size, imports,
     /// sha256 and whether the build is byte-reproducible; writes DIR/target/sealed/<name>.wasm.
     ///
     /// Exit codes: 0 built; 5 refused or failed (BUILD_TOOL_MISSING names what to install).
