@@ -498,10 +498,7 @@ fn probe_component(work: &Path, name: &str, lang: &str) -> (Prepared, Value) {
     }
     let built = build(&project, lang);
     let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
-    (
-        prepare(&wasm, &built["sha256"].as_str().unwrap().to_string(), name),
-        built,
-    )
+    (prepare(&wasm, built["sha256"].as_str().unwrap(), name), built)
 }
 
 fn engine() -> &'static Engine {
