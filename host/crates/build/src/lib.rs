@@ -44,9 +44,17 @@
 //! * `pub fn build(dir: &Path, manifest: &Manifest, opts: &BuildOptions) -> Result<Vec<u8>, BuildError>`
 //!   returns the **component** bytes (a core-module language calls [`encode`] itself). It must not run the
 //!   import gate or write the output: [`build`] does both for every language, through [`finish`].
-//! * `pub fn template(opts: &scaffold::NewOptions) -> Result<Vec<scaffold::TemplateFile>, BuildError>`
-//!   returns the files of a new project besides the manifest (which [`scaffold::new_project`] writes):
-//!   a working example, `vectors.json` and a `README.md`, nothing referring to the sealed repository.
+//! * `pub fn template(opts: &scaffold::NewOptions) -> Result<scaffold::Template, BuildError>` returns the
+//!   files of a new project besides the manifest (which [`scaffold::new_project`] writes from the
+//!   template's `outcomes`): a working example, `vectors.json` (rename its component with
+//!   [`scaffold::rename_vectors`]) and a `README.md` (fill `{{name}}`, `{{world}}`, `{{outcomes}}` and the
+//!   shared build/test/seal/run section `{{run}}` with [`scaffold::fill`]), nothing referring to the sealed
+//!   repository. Add the language's example payload to [`scaffold::example_payload`].
+//!
+//! When `python.rs` / `js.rs` land, the tests that pin today's refusal change with them:
+//! `python_and_js_are_refused_with_a_stable_code_until_they_exist` (here) and
+//! `bad_names_unsupported_languages_and_templates_are_typed` (`scaffold`). `tests/authors.rs` has the
+//! end-to-end path (`build_test_seal_run_verify`) a language's acceptance test can follow.
 //!
 //! `python.rs` and `js.rs` are written on another branch; until they exist their match arms (marked
 //! `EXTENSION POINT`) return [`BuildError::UnsupportedLanguage`]. [`Language::reproducible`] says whether a
