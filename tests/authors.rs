@@ -298,6 +298,41 @@ sealed_sdk::side_effect!(run);
         before,
         "a refused build leaves the last good component alone"
     );
+
+    // The side-effect template builds and passes its storage vectors too. It shares the first project's
+    // target directory (CARGO_TARGET_DIR, outside this project: remapped like the project itself) so only
+    // the SDK and the capability compile again.
+    let cs = work.path().join("cs");
+    ok(
+        work.path(),
+        &[
+            "new",
+            "keeper",
+            "--lang",
+            "rust",
+            "--world",
+            "side-effect",
+            "--dir",
+            cs.to_str().unwrap(),
+            "--sdk-path",
+            sdk.to_str().unwrap(),
+        ],
+    );
+    let target = project.join("target");
+    let (built, code, out) = host_env(&cs, &["build"], &[("CARGO_TARGET_DIR", target.to_str().unwrap())]);
+    assert_eq!(code, 0, "{built}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(built["data"]["world"], "side-effect");
+    let imports: Vec<String> = serde_json::from_value(built["data"]["imports"].clone()).unwrap();
+    assert!(
+        imports.contains(&"sealed:capability/registry@0.1.0".to_string()),
+        "{imports:?}"
+    );
+    let tested = ok(&cs, &["test", "target/sealed/keeper.wasm", "--vectors", "vectors.json"]);
+    assert_eq!(
+        (tested["passed"].as_u64(), tested["failed"].as_u64()),
+        (Some(3), Some(0)),
+        "{tested}"
+    );
 }
 
 #[test]

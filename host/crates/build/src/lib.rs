@@ -44,9 +44,12 @@
 //! * `pub fn build(dir: &Path, manifest: &Manifest, opts: &BuildOptions) -> Result<Vec<u8>, BuildError>`
 //!   returns the **component** bytes (a core-module language calls [`encode`] itself). It must not run the
 //!   import gate or write the output: [`build`] does both for every language, through [`finish`].
-//! * `pub fn template(opts: &scaffold::NewOptions) -> Result<Vec<scaffold::TemplateFile>, BuildError>`
-//!   returns the files of a new project besides the manifest (which [`scaffold::new_project`] writes):
-//!   a working example, `vectors.json` and a `README.md`, nothing referring to the sealed repository.
+//! * `pub fn template(opts: &scaffold::NewOptions) -> Result<scaffold::Template, BuildError>` returns the
+//!   files of a new project besides the manifest (which [`scaffold::new_project`] writes from the
+//!   template's `outcomes`): a working example, `vectors.json` (rename its component with
+//!   [`scaffold::rename_vectors`]) and a `README.md` (fill `{{name}}`, `{{world}}`, `{{outcomes}}` and the
+//!   shared build/test/seal/run section `{{run}}` with [`scaffold::fill`]), nothing referring to the sealed
+//!   repository. Add the language's example payload to [`scaffold::example_payload`].
 //!
 //! `python.rs` (componentize-py with `--stub-wasi`) and `js.rs` (componentize-js with every WASI feature
 //! disabled) install their pinned tools through [`toolchain`] (a directory outside the project, once).
