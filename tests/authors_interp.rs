@@ -30,10 +30,18 @@ fn toolchains() -> PathBuf {
     workspace().join("target").join("toolchains")
 }
 
-/// One compiled-component cache for every `host` command of this test binary.
+/// One compiled-component cache for every `host` command of this test binary, under `target/` and emptied
+/// when the binary starts (Python and JS builds are not reproducible, so entries of earlier runs would
+/// never be hit again; a temporary directory held by a static would never be removed).
 fn cache_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = workspace().join("target").join("authors-interp-cache");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        dir
+    })
 }
 
 /// `host --json ARGS` in `cwd`; its one JSON envelope, exit code and raw output.
