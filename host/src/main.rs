@@ -124,6 +124,11 @@ enum Command {
     /// Exit codes: 0 no vector failed (with --require-all: and none unsupported); 1 otherwise; 5 the
     /// vectors or components could not be read.
     Conformance(cli::conformance::ConformanceArgs),
+    /// Import workflows from another system as a sealed source (`host import pgs`: a PGS workspace).
+    ///
+    /// Exit codes: 0 imported (and sealed with --seal); 1 the import was refused (IMPORT_UNSUPPORTED,
+    /// IMPORT_INVALID, IMPORT_IO) or sealing refused the source.
+    Import(cli::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -199,6 +204,7 @@ fn dispatch(parsed: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => cli::serve::execute(args, json_mode),
         Command::Recover(args) => cli::recover::execute(args, json_mode),
         Command::Conformance(args) => cli::conformance::execute(args, json_mode),
+        Command::Import(args) => cli::import::execute(args, json_mode),
         Command::Completions(args) => cli::completions::completions(args, Cli::command()),
         Command::Man(args) => cli::completions::man(args, Cli::command()),
     }

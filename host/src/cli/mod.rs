@@ -5,6 +5,7 @@ pub mod completions;
 pub mod conformance;
 pub mod demo;
 pub mod examine;
+pub mod import;
 pub mod inspect;
 pub mod keygen;
 pub mod recover;

@@ -19,12 +19,16 @@ use sealed_sdk::{Error, Outcome, Value, json};
 
 fn tokens(pointer: &str) -> Result<Vec<String>, Error> {
     let Some(rest) = pointer.strip_prefix('/') else {
-        return Err(Error::invalid_input(format!("field name {pointer:?} is not a JSON pointer starting with `/`")));
+        return Err(Error::invalid_input(format!(
+            "field name {pointer:?} is not a JSON pointer starting with `/`"
+        )));
     };
     rest.split('/')
         .map(|t| {
             if t.is_empty() {
-                return Err(Error::invalid_input(format!("field name {pointer:?} has an empty token")));
+                return Err(Error::invalid_input(format!(
+                    "field name {pointer:?} has an empty token"
+                )));
             }
             let mut out = String::new();
             let mut chars = t.chars();
@@ -33,7 +37,11 @@ fn tokens(pointer: &str) -> Result<Vec<String>, Error> {
                     match chars.next() {
                         Some('0') => out.push('~'),
                         Some('1') => out.push('/'),
-                        _ => return Err(Error::invalid_input(format!("field name {pointer:?} has a bad `~` escape"))),
+                        _ => {
+                            return Err(Error::invalid_input(format!(
+                                "field name {pointer:?} has a bad `~` escape"
+                            )));
+                        }
                     }
                 } else {
                     out.push(c);
@@ -60,7 +68,9 @@ pub fn run(input: Value) -> Result<Outcome, Error> {
             let map = cur
                 .as_object_mut()
                 .ok_or_else(|| Error::invalid_input(format!("field {name:?} overlaps another field")))?;
-            cur = map.entry(t.clone()).or_insert_with(|| Value::Object(Default::default()));
+            cur = map
+                .entry(t.clone())
+                .or_insert_with(|| Value::Object(Default::default()));
         }
         let map = cur
             .as_object_mut()

@@ -30,7 +30,9 @@ pub fn run(input: Value) -> Result<Outcome, Error> {
         .as_object()
         .ok_or_else(|| Error::invalid_input("the input must be a JSON object {left, op, right}"))?;
     if let Some(k) = obj.keys().find(|k| !["left", "op", "right"].contains(&k.as_str())) {
-        return Err(Error::invalid_input(format!("unknown input field {k:?} (takes left, op, right)")));
+        return Err(Error::invalid_input(format!(
+            "unknown input field {k:?} (takes left, op, right)"
+        )));
     }
     let left = obj.get("left").unwrap_or(&NULL);
     let right = obj.get("right").unwrap_or(&NULL);
@@ -53,7 +55,11 @@ pub fn run(input: Value) -> Result<Outcome, Error> {
         "<=" => ordered(|o| o != Ordering::Greater)?,
         ">" => ordered(|o| o == Ordering::Greater)?,
         ">=" => ordered(|o| o != Ordering::Less)?,
-        other => return Err(Error::invalid_input(format!("unknown op {other:?} (== != < <= > >= truthy)"))),
+        other => {
+            return Err(Error::invalid_input(format!(
+                "unknown op {other:?} (== != < <= > >= truthy)"
+            )));
+        }
     };
     let outcome = if result { "TRUE" } else { "FALSE" };
     Ok(Outcome::new(outcome, json!({ "result": result })))
