@@ -52,6 +52,10 @@ pub struct PgsArgs {
     /// Payload JSONPath that clock-reading atoms get as `current_date` (PGS reads the wall clock).
     #[arg(long)]
     pub now: Option<String>,
+    /// Add a seeding workflow SEED_<ENTITY> (one CS_MUTABLE_JSON_V0 WRITE of the payload's {key, value}
+    /// into the entity's label), for stores PGS seeds from files (e.g. LICENSE_FACTS). Repeatable.
+    #[arg(long = "seed", value_name = "ENTITY")]
+    pub seed: Vec<String>,
     /// Also seal the source into <out>/sealed.
     #[arg(long)]
     pub seal: bool,
@@ -99,6 +103,7 @@ pub fn execute(args: ImportArgs, json_mode: bool) -> anyhow::Result<u8> {
         components: &a.components,
         wasm_prefix: &format!("{prefix}/"),
         now: a.now.as_deref(),
+        seeds: &a.seed,
     };
     let source_path = a.out.join("source.json");
     let written = import(&req).and_then(|s| {

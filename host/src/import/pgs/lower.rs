@@ -38,6 +38,8 @@ pub struct LowerOptions {
     pub domain: String,
     /// JSONPath of the payload value clock-reading atoms get as `current_date` (`--now`).
     pub now: Option<String>,
+    /// Store entities (e.g. `LICENSE_FACTS`) to add a seeding workflow `SEED_<ENTITY>` for (`--seed`).
+    pub seeds: Vec<String>,
 }
 
 /// The component that builds nested inputs from pointer-named leaves.
@@ -213,6 +215,11 @@ pub fn lower(
         used.extend(u);
         out.insert(name, wf);
     }
+    for entity in &opts.seeds {
+        let (name, wf, u) = seed_workflow(maps, catalog, entity)?;
+        used.extend(u);
+        out.insert(name, wf);
+    }
     let mut components = BTreeMap::new();
     for name in used {
         let e = catalog
@@ -382,6 +389,116 @@ fn lower_workflow(
         run_limits: Default::default(),
     };
     Ok((code.to_string(), wf, l.used))
+}
+
+/// `SEED_<ENTITY>`: one `CS_MUTABLE_JSON_V0` WRITE of `{key, value}` from the payload into the entity's
+/// label. PGS seeds such stores by copying files into its data directory (`seeds/license_facts.json`);
+/// here seeding is a run like any other: admitted, sealed, traced and attested.
+fn seed_workflow(
+    maps: &Maps,
+    catalog: &Catalog,
+    entity: &str,
+) -> Result<(String, SourceWorkflow, BTreeSet<String>), ImportError> {
+    const MUTABLE: &str = "capability_side_effects::CS_MUTABLE_JSON_V0";
+    let artifact = format!("--seed {entity}");
+    let spec = maps.side_effects.get(MUTABLE).ok_or_else(|| {
+        ImportError::unsupported(
+            &artifact,
+            format!("{MUTABLE} has no component (not in side_effects.json)"),
+        )
+    })?;
+    let component = spec
+        .get("component")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let write = spec.pointer("/ops/WRITE").ok_or_else(|| {
+        ImportError::unsupported(&artifact, format!("{MUTABLE} op WRITE is not supported by {component}"))
+    })?;
+    let label = entity.to_ascii_lowercase();
+    sealed_snapshot::label::check_label(&label).map_err(|e| ImportError::invalid(&artifact, e))?;
+    let mut grants = Vec::new();
+    for g in write.get("grants").and_then(Value::as_array).into_iter().flatten() {
+        let mut g = g.clone();
+        if let Value::Object(m) = &mut g {
+            m.insert("label".into(), json!(label));
+        }
+        grants
+            .push(serde_json::from_value::<Grant>(g).map_err(|e| {
+                ImportError::invalid(MUTABLE, format!("op WRITE: bad grant in side_effects.json: {e}"))
+            })?);
+    }
+    let outcomes = catalog
+        .get(&component)
+        .map(|e| e.outcomes.clone())
+        .ok_or_else(|| ImportError::invalid(&artifact, format!("component {component} is not built")))?;
+    let mut nodes = BTreeMap::new();
+    let mut next = BTreeMap::new();
+    for o in &outcomes {
+        let (name, ok) = if o == "SUCCESS" {
+            ("SEEDED".to_string(), true)
+        } else {
+            (format!("SEED_{o}"), false)
+        };
+        nodes.insert(
+            name.clone(),
+            SourceNode::Terminal(Terminal {
+                status: name.clone(),
+                ok,
+            }),
+        );
+        next.insert(o.clone(), name);
+    }
+    let mut args = BTreeMap::new();
+    args.insert("/args/key".to_string(), SourceBinding::Short("$.payload.key".into()));
+    args.insert(
+        "/args/value".to_string(),
+        SourceBinding::Short("$.payload.value".into()),
+    );
+    nodes.insert(
+        "args".into(),
+        SourceNode::Transform(SourceTask {
+            component: ASSEMBLE.into(),
+            inputs: args,
+            grants: vec![],
+            limits: Default::default(),
+            next: BTreeMap::from([("SUCCESS".to_string(), "write".to_string())]),
+        }),
+    );
+    nodes.insert(
+        "write".into(),
+        SourceNode::SideEffect(SourceTask {
+            component: component.clone(),
+            inputs: BTreeMap::from([
+                ("op".to_string(), SourceBinding::Const { value: json!("WRITE") }),
+                ("label".to_string(), SourceBinding::Const { value: json!(label) }),
+                ("args".to_string(), SourceBinding::Short("$.results.args.args".into())),
+            ]),
+            grants,
+            limits: Default::default(),
+            next,
+        }),
+    );
+    let admission = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"key": {"type": "string", "minLength": 1}, "value": {}},
+        "required": ["key", "value"],
+        "additionalProperties": false
+    });
+    let max = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+    let wf = SourceWorkflow {
+        entry: "args".into(),
+        admission,
+        max_nodes_visited: max,
+        nodes,
+        run_limits: Default::default(),
+    };
+    Ok((
+        format!("SEED_{entity}"),
+        wf,
+        BTreeSet::from([component, ASSEMBLE.to_string()]),
+    ))
 }
 
 /// IN `inputs` field specs → a JSON Schema object.

@@ -283,6 +283,8 @@ pub struct ImportRequest<'a> {
     /// How the source refers to the components directory (relative to the source file).
     pub wasm_prefix: &'a str,
     pub now: Option<&'a str>,
+    /// Store entities to add a seeding workflow for.
+    pub seeds: &'a [String],
 }
 
 /// Reads, lowers and pins: the source to write.
@@ -298,6 +300,7 @@ pub fn import(req: &ImportRequest<'_>) -> Result<sealed_snapshot::source::Source
     let opts = LowerOptions {
         domain: req.domain.to_string(),
         now: req.now.map(String::from),
+        seeds: req.seeds.to_vec(),
     };
     let mut source = lower(&ws, &maps, &catalog, &wfs, &opts)?;
     pin(&mut source, &catalog)?;

@@ -85,6 +85,7 @@ fn opts(domain: &str) -> LowerOptions {
     LowerOptions {
         domain: domain.into(),
         now: None,
+        seeds: vec![],
     }
 }
 
@@ -322,6 +323,7 @@ fn a_clock_reading_atom_needs_a_payload_date() {
     let o = LowerOptions {
         domain: "ai_governance".into(),
         now: Some("$.payload.context.current_date".into()),
+        seeds: vec![],
     };
     let s = lower(
         &workspace(),
@@ -437,5 +439,52 @@ fn jsonpath_segments_are_rfc9535() {
     assert_eq!(
         join_path("$.payload", &["0", "x-y", "it's"]),
         "$.payload['0']['x-y']['it\\'s']"
+    );
+}
+
+#[test]
+fn a_seed_workflow_writes_key_and_value_into_the_entity_label() {
+    let o = LowerOptions {
+        domain: "ai_governance".into(),
+        now: None,
+        seeds: vec!["LICENSE_FACTS".into()],
+    };
+    let s = lower(
+        &workspace(),
+        &maps(),
+        &catalog(),
+        &["ai_governance::WF_GOVERN_AGENT_ACTION_V0".into()],
+        &o,
+    )
+    .unwrap();
+    let seed = &s.workflows["SEED_LICENSE_FACTS"];
+    let write = task(seed, "write");
+    assert_eq!(write.inputs["op"], SourceBinding::Const { value: json!("WRITE") });
+    assert_eq!(
+        write.inputs["label"],
+        SourceBinding::Const {
+            value: json!("license_facts")
+        }
+    );
+    assert_eq!(write.grants[0].label, "license_facts");
+    assert_eq!(write.next["SUCCESS"], "SEEDED");
+    // The governance workflow reads the same label.
+    let read = task(
+        &s.workflows["WF_GOVERN_AGENT_ACTION_V0"],
+        "CC_RESOLVE_LICENSE_TIER_V0__read_license_record",
+    );
+    assert_eq!(
+        read.inputs["label"],
+        SourceBinding::Const {
+            value: json!("license_facts")
+        }
+    );
+    assert!(!crate::admission::check(&seed.admission, &json!({})).is_empty());
+    assert_eq!(
+        crate::admission::check(
+            &seed.admission,
+            &json!({"key": "EMP_STD_001", "value": {"license_tier": "standard"}})
+        ),
+        vec![]
     );
 }
