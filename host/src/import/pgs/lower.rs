@@ -211,7 +211,18 @@ pub fn lower(
     let mut out = BTreeMap::new();
     let mut used = BTreeSet::new();
     for fqdn in workflows {
-        let (name, wf, u) = lower_workflow(ws, maps, catalog, fqdn, opts)?;
+        // Every refusal names the workflow too, when the artifact at fault is one of its CCs.
+        let (name, wf, u) = lower_workflow(ws, maps, catalog, fqdn, opts).map_err(|e| match e {
+            ImportError::Unsupported { artifact, construct } if artifact != *fqdn => ImportError::Unsupported {
+                artifact: format!("{fqdn} > {artifact}"),
+                construct,
+            },
+            ImportError::Invalid { artifact, problem } if artifact != *fqdn => ImportError::Invalid {
+                artifact: format!("{fqdn} > {artifact}"),
+                problem,
+            },
+            other => other,
+        })?;
         used.extend(u);
         out.insert(name, wf);
     }
