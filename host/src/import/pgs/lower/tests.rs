@@ -488,3 +488,145 @@ fn a_seed_workflow_writes_key_and_value_into_the_entity_label() {
         vec![]
     );
 }
+
+#[test]
+#[ignore = "prints the lowered graphs for review"]
+fn print_graphs() {
+    for (d, w, now) in [
+        ("blockchain", "blockchain::WF_VERIFY_ACTOR_V0", None),
+        ("blockchain", "blockchain::WF_REGISTER_VALIDATOR_V0", None),
+        (
+            "ai_governance",
+            "ai_governance::WF_AUTO_RECLAIM_V0",
+            Some("$.payload.context.current_date"),
+        ),
+        ("ai_governance", "ai_governance::WF_DENY_PROVISION_V0", None),
+        ("ai_governance", "ai_governance::WF_GOVERN_AGENT_ACTION_V0", None),
+    ] {
+        let o = LowerOptions {
+            domain: d.into(),
+            now: now.map(String::from),
+            seeds: vec![],
+        };
+        let s = lower(&workspace(), &maps(), &catalog(), &[w.into()], &o).unwrap();
+        let wf = wf(&s);
+        println!("== {w} entry {}", wf.entry);
+        println!("   admission {}", wf.admission);
+        for (k, n) in &wf.nodes {
+            match n {
+                SourceNode::Transform(t) | SourceNode::SideEffect(t) => {
+                    let ins: Vec<String> = t
+                        .inputs
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap()))
+                        .collect();
+                    println!("  {k} [{}] {:?}\n      in: {}", t.component, t.next, ins.join(" "));
+                }
+                SourceNode::Terminal(t) => println!("  {k} -> terminal {} ok={}", t.status, t.ok),
+            }
+        }
+    }
+}
+
+/// Every shipped acceptance payload is admitted by its imported workflow (none of them is meant to be
+/// rejected by the IN spec), and the empty payload by none.
+#[test]
+fn the_shipped_payloads_pass_admission() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "blockchain",
+            "WF_REGISTER_ACTOR_UNVERIFIED_V0",
+            &["blockchain/register_actor_unverified_payload.json"],
+        ),
+        (
+            "blockchain",
+            "WF_VERIFY_ACTOR_V0",
+            &["blockchain/verify_actor_payload.json"],
+        ),
+        (
+            "ai_governance",
+            "WF_PROVISION_AI_LICENSING_V0",
+            &[
+                "ai_licensing/provision_ai_licensing_payload.json",
+                "ai_licensing/quota_exceeded_payload.json",
+            ],
+        ),
+        (
+            "ai_governance",
+            "WF_DENY_PROVISION_V0",
+            &["ai_licensing/deny_provision_payload.json"],
+        ),
+        (
+            "ai_governance",
+            "WF_AUTO_RECLAIM_V0",
+            &["ai_licensing/auto_reclaim_payload.json"],
+        ),
+        (
+            "ai_governance",
+            "WF_GOVERN_AGENT_ACTION_V0",
+            &[
+                "agent_governance/01_valid_standard_action.json",
+                "agent_governance/02_no_license.json",
+                "agent_governance/03_standard_requests_premium.json",
+                "agent_governance/04_enterprise_premium_allowed.json",
+                "agent_governance/05_undeclared_tool.json",
+                "agent_governance/06_parameter_violation.json",
+                "agent_governance/07_shell_command_absent.json",
+            ],
+        ),
+        (
+            "ai_governance",
+            "WF_GOVERN_AGENT_ADMISSION_V0",
+            &[
+                "agent_admission/01_web_search_authorized.json",
+                "agent_admission/02_no_license.json",
+                "agent_admission/03_standard_requests_write.json",
+                "agent_admission/04_enterprise_write_authorized.json",
+                "agent_admission/05_undeclared_tool.json",
+                "agent_admission/06_parameter_violation.json",
+            ],
+        ),
+    ];
+    for (domain, code, payloads) in cases {
+        let o = LowerOptions {
+            domain: domain.to_string(),
+            now: Some("$.payload.context.current_date".into()),
+            seeds: vec![],
+        };
+        let s = lower(&workspace(), &maps(), &catalog(), &[format!("{domain}::{code}")], &o).unwrap();
+        let schema = &wf(&s).admission;
+        assert!(
+            !crate::admission::check(schema, &json!({})).is_empty(),
+            "{code} admits {{}}"
+        );
+        for p in *payloads {
+            let v = crate::admission::check(schema, &payload(p));
+            assert!(v.is_empty(), "{code} rejects {p}: {v:?}");
+        }
+    }
+}
+
+/// The shipped REGISTER_VALIDATOR payloads break the workflow's own IN spec (`status` must be one of
+/// ACTIVE_ONGOING, EXITED, SLASHED; `activation_epoch` an integer): the legacy runtime NACKed them, 0.6.0
+/// ignores the IN; here they are rejected. The same record with those two fields conforming is admitted.
+#[test]
+fn the_shipped_validator_payloads_break_the_in_spec() {
+    let s = import("blockchain", "blockchain::WF_REGISTER_VALIDATOR_V0").unwrap();
+    let schema = &wf(&s).admission;
+    for p in [
+        "blockchain/register_validator_payload.json",
+        "blockchain/register_validator_payload_fixed_actor_id.json",
+    ] {
+        let v = crate::admission::check(schema, &payload(p));
+        let at: Vec<&str> = v.iter().map(|x| x.instance_path.as_str()).collect();
+        assert_eq!(
+            at,
+            ["/validator_record/activation_epoch", "/validator_record/status"],
+            "{p}"
+        );
+    }
+    let mut fixed = payload("blockchain/register_validator_payload_fixed_actor_id.json");
+    fixed["validator_record"]["status"] = json!("ACTIVE_ONGOING");
+    fixed["validator_record"]["activation_epoch"] = json!(0);
+    assert_eq!(crate::admission::check(schema, &fixed), vec![]);
+}
