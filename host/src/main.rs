@@ -92,7 +92,8 @@ enum Command {
     Man(cli::completions::ManArgs),
     /// Run the demo: the runs of `snapshots/demo.json` in order (the register-actor example twice, the
     /// second finding the actor registered, then an invalid payload, then both branches of the review-claim
-    /// example), each checked against the ending the plan expects. Uses the committed snapshots; needs no
+    /// example, then one real PGS workflow imported by `host import pgs`), each checked against the ending
+    /// the plan expects. Uses the committed snapshots; needs no
     /// other input. Exits 0 only if every run ended as expected.
     Demo(cli::demo::DemoArgs),
     /// Write a run's human views beside its trace: <run-id>.md (the account: path, outcomes, fuel, storage
