@@ -51,7 +51,7 @@ pub fn sequence(mut n: u64) -> Option<Vec<u64>> {
     }
     let mut seq = vec![n];
     while n != 1 {
-        n = if n % 2 == 0 {
+        n = if n.is_multiple_of(2) {
             n / 2
         } else {
             n.checked_mul(3)?.checked_add(1).filter(|&v| v <= MAX_EXACT)?
