@@ -488,6 +488,7 @@ const IMPORTS: &[Imported] = &[
             "ai_governance::WF_AUTO_RECLAIM_V0",
             "ai_governance::WF_GOVERN_AGENT_ACTION_V0",
             "ai_governance::WF_GOVERN_AGENT_ADMISSION_V0",
+            "ai_governance::WF_DEMO_COLLATZ_CONJECTURE_V0",
         ],
         now: Some("$.payload.context.current_date"),
         seeds: &["LICENSE_FACTS"],
@@ -550,4 +551,61 @@ fn committed_sources_equal_a_fresh_import_and_seal_to_the_same_digest() {
         let committed_digest = std::fs::read_to_string(dir.join("sealed/snapshot.digest")).unwrap();
         assert_eq!(format!("sha256:{digest}"), committed_digest.trim(), "{}", imp.snapshot);
     }
+}
+
+#[test]
+fn collatz_three_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let proven = [
+        "CC_COMPUTE_SEQUENCES_V0__compute_sequences=SUCCESS",
+        "CC_VERIFY_TERMINATION_V0__check_termination=SUCCESS",
+        // The CC's `evaluation:` (dropped by the PGS compiler) decides here.
+        "CC_VERIFY_TERMINATION_V0__evaluate_conjecture=TRUE",
+        "CC_STORE_RESULTS_V0__store_results=SUCCESS",
+    ];
+    let store = Store::open(dir.path()).unwrap();
+    let one = run(
+        dir.path(),
+        AI,
+        "WF_DEMO_COLLATZ_CONJECTURE_V0",
+        "collatz_conjecture/02_single_number.json",
+    );
+    ended(&one, EndKind::Succeeded, "EXIT_CONJECTURE_PROVEN");
+    assert_eq!(path(&one), strs(&proven));
+    let stored: Value = serde_json::from_slice(
+        &store
+            .state_get("collatz_results", "collatz_results")
+            .unwrap()
+            .expect("written")
+            .value,
+    )
+    .unwrap();
+    assert_eq!(stored["all_terminate"], true);
+    assert_eq!(
+        stored["sequences"]["27"].as_array().map(Vec::len),
+        Some(112),
+        "27 takes 111 steps"
+    );
+    assert_eq!(stored["timestamp"], "{{timestamp}}", "stored literally, as PGS does");
+
+    let happy = run(
+        dir.path(),
+        AI,
+        "WF_DEMO_COLLATZ_CONJECTURE_V0",
+        "collatz_conjecture/01_happy_path.json",
+    );
+    ended(&happy, EndKind::Succeeded, "EXIT_CONJECTURE_PROVEN");
+    assert_eq!(path(&happy), strs(&proven));
+
+    let bad = run(
+        dir.path(),
+        AI,
+        "WF_DEMO_COLLATZ_CONJECTURE_V0",
+        "collatz_conjecture/03_invalid_nack.json",
+    );
+    ended(&bad, EndKind::Completed, "EXIT_ERROR");
+    assert_eq!(
+        path(&bad),
+        strs(&["CC_COMPUTE_SEQUENCES_V0__compute_sequences=VIOLATION"])
+    );
 }
