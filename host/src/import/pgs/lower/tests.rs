@@ -496,45 +496,6 @@ fn a_seed_workflow_writes_key_and_value_into_the_entity_label() {
     );
 }
 
-#[test]
-#[ignore = "prints the lowered graphs for review"]
-fn print_graphs() {
-    for (d, w, now) in [
-        ("blockchain", "blockchain::WF_VERIFY_ACTOR_V0", None),
-        ("blockchain", "blockchain::WF_REGISTER_VALIDATOR_V0", None),
-        (
-            "ai_governance",
-            "ai_governance::WF_AUTO_RECLAIM_V0",
-            Some("$.payload.context.current_date"),
-        ),
-        ("ai_governance", "ai_governance::WF_DENY_PROVISION_V0", None),
-        ("ai_governance", "ai_governance::WF_GOVERN_AGENT_ACTION_V0", None),
-    ] {
-        let o = LowerOptions {
-            domain: d.into(),
-            now: now.map(String::from),
-            seeds: vec![],
-        };
-        let s = lower(&workspace(), &maps(), &catalog(), &[w.into()], &o).unwrap();
-        let wf = wf(&s);
-        println!("== {w} entry {}", wf.entry);
-        println!("   admission {}", wf.admission);
-        for (k, n) in &wf.nodes {
-            match n {
-                SourceNode::Transform(t) | SourceNode::SideEffect(t) => {
-                    let ins: Vec<String> = t
-                        .inputs
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap()))
-                        .collect();
-                    println!("  {k} [{}] {:?}\n      in: {}", t.component, t.next, ins.join(" "));
-                }
-                SourceNode::Terminal(t) => println!("  {k} -> terminal {} ok={}", t.status, t.ok),
-            }
-        }
-    }
-}
-
 /// Every shipped acceptance payload is admitted by its imported workflow (none of them is meant to be
 /// rejected by the IN spec), and the empty payload by none.
 #[test]
