@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod engine;
 pub mod examine;
 pub mod failure;
+pub mod import;
 pub mod inspect;
 pub mod keys;
 pub mod output;

@@ -92,7 +92,8 @@ enum Command {
     Man(cli::completions::ManArgs),
     /// Run the demo: the runs of `snapshots/demo.json` in order (the register-actor example twice, the
     /// second finding the actor registered, then an invalid payload, then both branches of the review-claim
-    /// example), each checked against the ending the plan expects. Uses the committed snapshots; needs no
+    /// example, then one real PGS workflow imported by `host import pgs`), each checked against the ending
+    /// the plan expects. Uses the committed snapshots; needs no
     /// other input. Exits 0 only if every run ended as expected.
     Demo(cli::demo::DemoArgs),
     /// Write a run's human views beside its trace: <run-id>.md (the account: path, outcomes, fuel, storage
@@ -141,6 +142,11 @@ enum Command {
     ///
     /// Exit codes: 0 every vector passed; 1 one failed (or there were none); 5 unreadable input.
     Test(cli::test::TestArgs),
+    /// Import workflows from another system as a sealed source (`host import pgs`: a PGS workspace).
+    ///
+    /// Exit codes: 0 imported (and sealed with --seal); 1 the import was refused (IMPORT_UNSUPPORTED,
+    /// IMPORT_INVALID, IMPORT_IO) or sealing refused the source.
+    Import(cli::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -219,6 +225,7 @@ fn dispatch(parsed: Cli) -> anyhow::Result<u8> {
         Command::New(args) => cli::new::execute(args, json_mode),
         Command::Build(args) => cli::build::execute(args, json_mode),
         Command::Test(args) => cli::test::execute(args, json_mode),
+        Command::Import(args) => cli::import::execute(args, json_mode),
         Command::Completions(args) => cli::completions::completions(args, Cli::command()),
         Command::Man(args) => cli::completions::man(args, Cli::command()),
     }

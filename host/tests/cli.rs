@@ -237,7 +237,7 @@ fn inspect_a_snapshot_and_a_component() {
     assert!(text.contains("snapshot review-claim"), "{text}");
     assert!(text.contains("grant: registry \"approved-claims\" [insert]"), "{text}");
     assert!(
-        text.contains("imports: sealed:capability/types@0.1.0, sealed:capability/events@0.1.0"),
+        text.contains("imports: sealed:capability/types@0.1.1, sealed:capability/events@0.1.1"),
         "{text}"
     );
     // Piped: no progress bar, nothing on stderr.
@@ -389,8 +389,17 @@ fn the_demo_runs_its_plan_and_ends_as_expected() {
     assert_eq!(got, expected);
     assert_eq!(
         expected.iter().map(|(_, st)| st.as_str()).collect::<Vec<_>>(),
-        ["REGISTERED", "ALREADY_REGISTERED", "REJECTED", "APPROVED", "ESCALATED"]
+        [
+            "REGISTERED",
+            "ALREADY_REGISTERED",
+            "REJECTED",
+            "APPROVED",
+            "ESCALATED",
+            "EXIT"
+        ]
     );
+    // The last run is a real PGS workflow, imported by `host import pgs`.
+    assert_eq!(runs[5]["workflow"], "WF_REGISTER_ACTOR_UNVERIFIED_V0", "{}", runs[5]);
     for r in runs {
         assert!(PathBuf::from(r["trace"]["path"].as_str().unwrap()).is_file(), "{r}");
     }

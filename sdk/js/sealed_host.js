@@ -5,9 +5,9 @@
 // sequence numbers and versions BigInt, an absent value `null`, and a refusal a `StorageError` whose
 // `kind` is the WIT `storage-error` case. It must never reach anything but the three storage interfaces.
 
-import * as registry from 'sealed:capability/registry@0.1.0';
-import * as events from 'sealed:capability/events@0.1.0';
-import * as state from 'sealed:capability/state@0.1.0';
+import * as registry from 'sealed:capability/registry@0.1.1';
+import * as events from 'sealed:capability/events@0.1.1';
+import * as state from 'sealed:capability/state@0.1.1';
 import { Storage, StorageError } from './sealed.js';
 
 function call(f, ...args) {

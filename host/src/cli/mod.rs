@@ -6,6 +6,7 @@ pub mod completions;
 pub mod conformance;
 pub mod demo;
 pub mod examine;
+pub mod import;
 pub mod inspect;
 pub mod keygen;
 pub mod new;

@@ -26,7 +26,7 @@ pub fn execute(args: SealArgs, json_mode: bool) -> anyhow::Result<u8> {
     seal(&args.source, &args.out, args.sign.as_deref(), json_mode)
 }
 
-fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
+pub(crate) fn seal(source: &Path, out: &Path, sign: Option<&Path>, json_mode: bool) -> anyhow::Result<u8> {
     let engine = new_engine()?;
     let key = match sign.map(sealed_attest::load_private_key).transpose() {
         Ok(k) => k,

@@ -78,7 +78,16 @@ pub const MANIFEST_FILE: &str = "sealed-capability.json";
 pub const MANIFEST_FORMAT: &str = "sealed-capability/v1";
 /// The WIT package every component is built against.
 pub const PACKAGE: &str = "sealed:capability";
-pub const VERSION: &str = "0.1.0";
+/// The contract version the SDK builds against (`wit/capability.wit`).
+pub const VERSION: &str = "0.1.1";
+/// Every contract version the host runs (`sealed_snapshot::CONTRACT_VERSIONS`): 0.1.1 only added
+/// functions, so a component built against 0.1.0 still passes the gate.
+pub const VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
+
+/// `sealed:capability/<item>@<v>` for every `v` in [`VERSIONS`].
+fn contract_names(item: &str) -> impl Iterator<Item = String> + '_ {
+    VERSIONS.iter().map(move |v| format!("{PACKAGE}/{item}@{v}"))
+}
 /// The canonical contract (`wit/capability.wit`), compiled in: the C bindings are generated from it, and
 /// the templates never need the repository.
 pub const WIT: &str = include_str!("../../../../wit/capability.wit");
@@ -157,7 +166,7 @@ impl World {
             World::Transform => Vec::new(),
             World::SideEffect => ["types", "registry", "events", "state"]
                 .iter()
-                .map(|i| format!("{PACKAGE}/{i}@{VERSION}"))
+                .flat_map(|i| contract_names(i))
                 .collect(),
         }
     }
@@ -539,8 +548,7 @@ pub fn exact_imports_gate(expected: &[String], imports: &[String], exports: &[St
 }
 
 fn require_node_export(exports: &[String]) -> Result<(), BuildError> {
-    let node = format!("{PACKAGE}/node@{VERSION}");
-    if !exports.contains(&node) {
+    if !contract_names("node").any(|n| exports.contains(&n)) {
         return Err(BuildError::NodeExportMissing {
             exports: exports.to_vec(),
         });

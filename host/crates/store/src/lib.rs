@@ -123,7 +123,8 @@ impl Store {
     ///
     /// Refuses a database of a newer or unknown schema version, or one that is not a sealed store
     /// (`STORE_SCHEMA`), and a file that is not SQLite (`STORE_OPEN`). Opening an existing store reads
-    /// only: it never waits for a running run and never changes the file.
+    /// only (except the one-time upgrade of a schema-version-1 store to version 2, under the write lock):
+    /// it never waits for a running run and never changes the file.
     pub fn open_with(data_root: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_root).map_err(|e| StoreError::Open {
             path: data_root.to_path_buf(),
@@ -204,7 +205,8 @@ impl Store {
         })
     }
 
-    /// A digest over every row of `registry`, `events` and `state` (all columns, in primary-key order),
+    /// A digest over every row of `registry`, `events`, `state` and `registry_removed` (all columns, in
+    /// primary-key order),
     /// from one consistent snapshot. Equal digests mean equal data. `runs` and `ledger` are not included:
     /// [`Store::ledger_head`] covers them. Scans the store: for tests and ops, never on the run path.
     pub fn content_digest(&self) -> Result<String, StoreError> {
@@ -214,21 +216,30 @@ impl Store {
             .map_err(StoreError::io("starting a read transaction"))?;
         let mut h = Sha256::new();
         h.update(CONTENT_TAG);
-        let tables: [(&str, u8); 3] = [
+        let tables: [(&str, u8, usize); 4] = [
             (
                 "SELECT label, key, value, value_sha256, run_id FROM registry ORDER BY label, key",
                 1,
+                5,
             ),
             (
                 "SELECT label, key, seq, payload, run_id FROM events ORDER BY label, key, seq",
                 2,
+                5,
             ),
             (
                 "SELECT label, key, version, value, run_id FROM state ORDER BY label, key",
                 3,
+                5,
+            ),
+            (
+                "SELECT label, key, removal, value, value_sha256, bound_by, removed_by FROM registry_removed \
+                 ORDER BY label, key, removal",
+                4,
+                7,
             ),
         ];
-        for (query, tag) in tables {
+        for (query, tag, columns) in tables {
             h.update([tag]);
             let mut stmt = tx
                 .prepare(query)
@@ -242,7 +253,7 @@ impl Store {
                 .map_err(StoreError::io("reading rows for the content digest"))?
             {
                 let mut buf = Vec::new();
-                for i in 0..5 {
+                for i in 0..columns {
                     let cell = row
                         .get_ref(i)
                         .map_err(StoreError::io("reading rows for the content digest"))?;
@@ -287,6 +298,47 @@ impl Store {
             )
             .optional()
             .map_err(StoreError::io("reading a registry key"))
+    }
+
+    /// Every committed removal of a registry key, oldest first (the key's audit history; the live
+    /// binding, if any, is [`Store::registry_get`]).
+    pub fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT removal, value, bound_by, removed_by FROM registry_removed \
+                 WHERE label = ?1 AND key = ?2 ORDER BY removal",
+            )
+            .map_err(StoreError::io("reading removed registry bindings"))?;
+        stmt.query_map([label, key], |r| {
+            Ok(RemovedBinding {
+                removal: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                value: r.get(1)?,
+                bound_by: r.get(2)?,
+                removed_by: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::io("reading removed registry bindings"))
+    }
+
+    /// Committed state keys of a label after `start_after`, at most `max_count`, in ascending order.
+    pub fn state_keys(
+        &self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT key FROM state WHERE label = ?1 AND key > ?2 ORDER BY key LIMIT ?3")
+            .map_err(StoreError::io("listing state keys"))?;
+        // Every key is non-empty, so "after the empty string" is "from the first key".
+        stmt.query_map(params![label, start_after.unwrap_or(""), i64::from(max_count)], |r| {
+            r.get(0)
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::io("listing state keys"))
     }
 
     /// Number of committed events in a stream (equal to its last seq: streams are gap-free).
@@ -379,6 +431,20 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// One removed registry binding (see [`Store::registry_removed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovedBinding {
+    /// 1 for the key's first removal, 2 for the next (after it was bound again), …
+    pub removal: u64,
+    /// The bytes the key was bound to.
+    pub value: Vec<u8>,
+    /// The run that bound them.
+    pub bound_by: String,
+    /// The run that removed them.
+    pub removed_by: String,
 }
 
 /// Appends one cell of a row to the content encoding: a type tag, then a length-prefixed value.
