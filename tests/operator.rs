@@ -362,7 +362,7 @@ fn inspect_the_committed_snapshots() {
             match c.world {
                 World::Transform => assert!(c.imports.is_empty(), "{c:?}"),
                 World::SideEffect => assert!(
-                    c.imports.iter().any(|i| i == "sealed:capability/types@0.1.0") && c.imports.len() >= 2,
+                    c.imports.iter().any(|i| i == "sealed:capability/types@0.1.1") && c.imports.len() >= 2,
                     "{c:?}"
                 ),
             }

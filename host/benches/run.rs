@@ -122,6 +122,9 @@ impl registry::Host for RawHost {
     fn exists(&mut self, label: String, key: String) -> Result<bool, types::StorageError> {
         Ok(self.registry.contains_key(&(label, key)))
     }
+    fn remove(&mut self, label: String, key: String) -> Result<bool, types::StorageError> {
+        Ok(self.registry.remove(&(label, key)).is_some())
+    }
 }
 
 impl events::Host for RawHost {
@@ -138,6 +141,9 @@ impl state::Host for RawHost {
         Err(types::StorageError::Other("not in this baseline".into()))
     }
     fn store_if_version(&mut self, _: String, _: String, _: u64, _: Vec<u8>) -> Result<u64, types::StorageError> {
+        Err(types::StorageError::Other("not in this baseline".into()))
+    }
+    fn list_keys(&mut self, _: String, _: Option<String>, _: u32) -> Result<Vec<String>, types::StorageError> {
         Err(types::StorageError::Other("not in this baseline".into()))
     }
 }

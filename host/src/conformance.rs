@@ -32,6 +32,9 @@ use crate::Failure;
 /// Vector files and PGS cases are small documents; anything larger is refused unread.
 const MAX_VECTOR_FILE_BYTES: u64 = 16 << 20;
 pub const ATOMS_FORMAT: &str = "sealed-pgs-atoms/v1";
+/// The PGS side-effect map (`capabilities/pgs/side_effects.json`, read by `host import pgs`): lives next
+/// to the vectors, and is not one.
+pub const SIDE_EFFECTS_FORMAT: &str = "sealed-pgs-side-effects/v1";
 
 /// A sealed vector file.
 #[derive(Debug, Clone, Deserialize)]
@@ -219,9 +222,22 @@ pub fn collect(path: &Path) -> Result<Vec<Document>, Failure> {
         if f.file_name().is_some_and(|n| n == "atoms.json") && AtomsMap::load(&f).is_ok() {
             continue;
         }
+        if f.file_name().is_some_and(|n| n == "side_effects.json") && is_side_effects_map(&f) {
+            continue;
+        }
         docs.push(load_document(&f)?);
     }
     Ok(docs)
+}
+
+/// Whether `path` is a PGS side-effect map (by its `format`), which `collect` skips like the atoms map.
+fn is_side_effects_map(path: &Path) -> bool {
+    let Ok(bytes) = read(path) else {
+        return false;
+    };
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .is_some_and(|v| v.get("format").and_then(Value::as_str) == Some(SIDE_EFFECTS_FORMAT))
 }
 
 fn list(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Failure> {

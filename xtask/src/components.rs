@@ -25,7 +25,16 @@ use crate::{cargo, ensure_wasm_target};
 pub const TARGET: &str = "wasm32-unknown-unknown";
 pub const PROFILE: &str = "component";
 const PACKAGE: &str = "sealed:capability";
-const VERSION: &str = "0.1.0";
+/// The contract version the SDK builds against (`wit/capability.wit`).
+const VERSION: &str = "0.1.1";
+/// Every contract version the host runs (`sealed_snapshot::CONTRACT_VERSIONS`): 0.1.1 only added
+/// functions, so a component of 0.1.0 (e.g. the corpus's own-WIT `wasi-filesystem`) still passes the gate.
+const VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
+
+/// `sealed:capability/<item>@<v>` for every `v` in [`VERSIONS`].
+fn contract_names(item: &str) -> Vec<String> {
+    VERSIONS.iter().map(|v| format!("{PACKAGE}/{item}@{v}")).collect()
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
@@ -210,7 +219,7 @@ pub fn top_level_names(component: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
 /// The import gate (also applied to C components by `c_sdk`).
 pub(crate) fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<()> {
     let node = format!("{PACKAGE}/node@{VERSION}");
-    if !exports.contains(&node) {
+    if !contract_names("node").iter().any(|n| exports.contains(n)) {
         bail!("does not export `{node}` (exports: {exports:?})");
     }
     // Only the adversarial corpus may declare its imports: a capability under `capabilities/` (or an SDK
@@ -232,7 +241,7 @@ pub(crate) fn gate(s: &Spec, imports: &[String], exports: &[String]) -> Result<(
         "transform" => Vec::new(),
         "side-effect" => ["types", "registry", "events", "state"]
             .iter()
-            .map(|i| format!("{PACKAGE}/{i}@{VERSION}"))
+            .flat_map(|i| contract_names(i))
             .collect(),
         other => bail!("unknown world {other:?} (expected transform or side-effect)"),
     };

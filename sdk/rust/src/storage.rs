@@ -35,6 +35,9 @@ pub trait Storage {
     fn registry_insert(&mut self, label: &str, key: &str, value: &[u8]) -> Result<InsertOutcome, StorageError>;
     fn registry_get(&mut self, label: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
     fn registry_exists(&mut self, label: &str, key: &str) -> Result<bool, StorageError>;
+    /// Unbinds `key` (contract 0.1.1): true if it was bound, false if nothing was. The key may be bound
+    /// again later; the host keeps the removed binding for audit.
+    fn registry_remove(&mut self, label: &str, key: &str) -> Result<bool, StorageError>;
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError>;
     fn events_read(
         &mut self,
@@ -51,6 +54,14 @@ pub trait Storage {
         expected_version: u64,
         value: &[u8],
     ) -> Result<u64, StorageError>;
+    /// State keys of `label` after `start_after`, ascending, at most `max_count` (contract 0.1.1). The host
+    /// returns at most 64 per call: page on with the last key until an empty list comes back.
+    fn state_list_keys(
+        &mut self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StorageError>;
 
     /// Inserts a JSON value, serialised compactly (`serde_json` key order, which is sorted).
     fn registry_insert_json(&mut self, label: &str, key: &str, value: &Value) -> Result<InsertOutcome, StorageError> {
@@ -76,6 +87,9 @@ impl Storage for Host {
     }
     fn registry_exists(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
         registry::exists(label, key)
+    }
+    fn registry_remove(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
+        registry::remove(label, key)
     }
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError> {
         events::append(label, key, payload)
@@ -113,6 +127,14 @@ impl Storage for Host {
     ) -> Result<u64, StorageError> {
         state::store_if_version(label, key, expected_version, value)
     }
+    fn state_list_keys(
+        &mut self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        state::list_keys(label, start_after, max_count)
+    }
 }
 
 /// Outside a component there is no host: every call is refused, so native code cannot mistake this for
@@ -128,6 +150,9 @@ impl Storage for Host {
     fn registry_exists(&mut self, _: &str, _: &str) -> Result<bool, StorageError> {
         Err(no_host())
     }
+    fn registry_remove(&mut self, _: &str, _: &str) -> Result<bool, StorageError> {
+        Err(no_host())
+    }
     fn events_append(&mut self, _: &str, _: &str, _: &[u8]) -> Result<u64, StorageError> {
         Err(no_host())
     }
@@ -138,6 +163,9 @@ impl Storage for Host {
         Err(no_host())
     }
     fn state_store_if_version(&mut self, _: &str, _: &str, _: u64, _: &[u8]) -> Result<u64, StorageError> {
+        Err(no_host())
+    }
+    fn state_list_keys(&mut self, _: &str, _: Option<&str>, _: u32) -> Result<Vec<String>, StorageError> {
         Err(no_host())
     }
 }

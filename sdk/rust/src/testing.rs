@@ -1,7 +1,8 @@
 //! An in-memory [`Storage`] with the host's semantics, for native unit tests of capability logic.
 //!
 //! It mirrors the host's rules (write-once registry with conflict detection, gap-free event sequences
-//! starting at 1, versioned compare-and-swap state) and can refuse labels, so a capability's handling of
+//! starting at 1, versioned compare-and-swap state, removal of registry keys that frees them, key listing
+//! in ascending order, at most 64 per call as the host pages) and can refuse labels, so a capability's handling of
 //! `not-granted` is testable too. It is not the host: grants, limits and atomic commit live there.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,8 @@ pub struct MemoryStorage {
     pub registry: BTreeMap<(String, String), Vec<u8>>,
     pub events: BTreeMap<(String, String), Vec<Vec<u8>>>,
     pub state: BTreeMap<(String, String), Versioned>,
+    /// Every registry binding removed, oldest first: (label, key, bytes).
+    pub removed: Vec<(String, String, Vec<u8>)>,
     denied: BTreeSet<String>,
 }
 
@@ -66,6 +69,17 @@ impl Storage for MemoryStorage {
     fn registry_exists(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
         let k = self.check(label, key)?;
         Ok(self.registry.contains_key(&k))
+    }
+
+    fn registry_remove(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
+        let k = self.check(label, key)?;
+        match self.registry.remove(&k) {
+            Some(value) => {
+                self.removed.push((k.0, k.1, value));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError> {
@@ -130,4 +144,27 @@ impl Storage for MemoryStorage {
         );
         Ok(version)
     }
+
+    fn state_list_keys(
+        &mut self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        if self.denied.contains(label) {
+            return Err(StorageError::NotGranted(format!("label {label:?}")));
+        }
+        // As the host: at most 64 keys per call, whatever `max_count` asks.
+        let max = max_count.min(MAX_LIST_KEYS) as usize;
+        Ok(self
+            .state
+            .keys()
+            .filter(|(l, k)| l == label && start_after.is_none_or(|after| k.as_str() > after))
+            .take(max)
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
 }
+
+/// The most keys the host returns from one `state.list-keys` (as `sealed_capability::MAX_LIST_KEYS`).
+pub const MAX_LIST_KEYS: u32 = 64;

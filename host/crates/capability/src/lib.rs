@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sealed_snapshot::{Grant, Interface, Limits, Op, RunLimits};
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use sha2::Digest as _;
 
 mod bytes;
 pub mod memory;
@@ -34,6 +36,9 @@ pub enum StorageRequest {
     RegistryGet { label: String, key: String },
     #[serde(rename = "registry.exists")]
     RegistryExists { label: String, key: String },
+    /// Contract 0.1.1.
+    #[serde(rename = "registry.remove")]
+    RegistryRemove { label: String, key: String },
     #[serde(rename = "events.append")]
     EventsAppend {
         label: String,
@@ -58,14 +63,26 @@ pub enum StorageRequest {
         #[serde(with = "bytes")]
         value: Vec<u8>,
     },
+    /// Contract 0.1.1 (`state.list-keys`). It names no key: `start_after` is a cursor, absent for the
+    /// first page.
+    #[serde(rename = "state.list")]
+    StateList {
+        label: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_after: Option<String>,
+        max_count: u32,
+    },
 }
 
 impl StorageRequest {
     pub fn interface(&self) -> Interface {
         match self {
-            Self::RegistryInsert { .. } | Self::RegistryGet { .. } | Self::RegistryExists { .. } => Interface::Registry,
+            Self::RegistryInsert { .. }
+            | Self::RegistryGet { .. }
+            | Self::RegistryExists { .. }
+            | Self::RegistryRemove { .. } => Interface::Registry,
             Self::EventsAppend { .. } | Self::EventsRead { .. } => Interface::Events,
-            Self::StateLoad { .. } | Self::StateStoreIfVersion { .. } => Interface::State,
+            Self::StateLoad { .. } | Self::StateStoreIfVersion { .. } | Self::StateList { .. } => Interface::State,
         }
     }
 
@@ -78,6 +95,8 @@ impl StorageRequest {
             Self::EventsRead { .. } => Op::Read,
             Self::StateLoad { .. } => Op::Load,
             Self::StateStoreIfVersion { .. } => Op::Store,
+            Self::RegistryRemove { .. } => Op::Remove,
+            Self::StateList { .. } => Op::List,
         }
     }
 
@@ -89,20 +108,30 @@ impl StorageRequest {
             | Self::EventsAppend { label, .. }
             | Self::EventsRead { label, .. }
             | Self::StateLoad { label, .. }
-            | Self::StateStoreIfVersion { label, .. } => label,
+            | Self::StateStoreIfVersion { label, .. }
+            | Self::RegistryRemove { label, .. }
+            | Self::StateList { label, .. } => label,
         }
     }
 
+    /// The key the call names; for `state.list`, its cursor (`""` on the first page).
     pub fn key(&self) -> &str {
         match self {
             Self::RegistryInsert { key, .. }
             | Self::RegistryGet { key, .. }
             | Self::RegistryExists { key, .. }
+            | Self::RegistryRemove { key, .. }
             | Self::EventsAppend { key, .. }
             | Self::EventsRead { key, .. }
             | Self::StateLoad { key, .. }
             | Self::StateStoreIfVersion { key, .. } => key,
+            Self::StateList { start_after, .. } => start_after.as_deref().unwrap_or(""),
         }
+    }
+
+    /// Whether the call names a key (every call but `state.list`, whose cursor may be absent).
+    pub fn names_key(&self) -> bool {
+        !matches!(self, Self::StateList { .. })
     }
 
     /// The value bytes the call carries into the store, if any.
@@ -118,7 +147,10 @@ impl StorageRequest {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            Self::RegistryInsert { .. } | Self::EventsAppend { .. } | Self::StateStoreIfVersion { .. }
+            Self::RegistryInsert { .. }
+                | Self::RegistryRemove { .. }
+                | Self::EventsAppend { .. }
+                | Self::StateStoreIfVersion { .. }
         )
     }
 
@@ -156,6 +188,19 @@ impl StorageRequest {
             Self::RegistryExists { label, key } => Self::RegistryExists {
                 label: text(label),
                 key: text(key),
+            },
+            Self::RegistryRemove { label, key } => Self::RegistryRemove {
+                label: text(label),
+                key: text(key),
+            },
+            Self::StateList {
+                label,
+                start_after,
+                max_count,
+            } => Self::StateList {
+                label: text(label),
+                start_after: start_after.map(text),
+                max_count,
             },
             Self::EventsAppend { label, key, payload } => Self::EventsAppend {
                 label: text(label),
@@ -216,6 +261,12 @@ pub enum StorageResponse {
     State(Option<Versioned>),
     /// state.store: the new version
     Version(u64),
+    /// registry.remove (0.1.1): the sha256 (lowercase hex) of the bytes that were unbound, or none when
+    /// nothing was bound. The guest sees only whether something was removed; the digest is what the
+    /// write-set records, so a replay rebuilds the removal's write from the journal alone.
+    Removed(Option<String>),
+    /// state.list (0.1.1): keys in ascending byte order.
+    Keys(Vec<String>),
 }
 
 impl StorageResponse {
@@ -225,6 +276,7 @@ impl StorageResponse {
             Self::Value(Some(v)) => v.len(),
             Self::Events(e) => e.iter().map(|e| e.payload.len() + 8).sum(),
             Self::State(Some(v)) => v.value.len() + 8,
+            Self::Keys(keys) => keys.iter().map(|k| k.len() + 8).sum(),
             _ => 8,
         }
     }
@@ -311,6 +363,10 @@ pub const ELIDED_PREFIX_BYTES: usize = 64;
 /// that bounds one response at 16 MiB. The WIT promises "at most `max-count`", and a reader pages with
 /// `from-seq`, so a smaller page is within the contract.
 pub const MAX_READ_EVENTS: u32 = 64;
+
+/// The most keys one `state.list-keys` returns, whatever `max-count` asks for (with the 4096-byte key
+/// cap, at most 256 KiB of keys per call). The WIT says so, and a lister pages with `start-after`.
+pub const MAX_LIST_KEYS: u32 = 64;
 
 /// Why the gate refused a call in a way that must fail the run, even if the guest carries on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,6 +502,21 @@ fn request_bytes(request: &StorageRequest) -> u64 {
     request.value().map_or(0, |v| v.len() as u64) + request.key().len() as u64 + request.label().len() as u64
 }
 
+/// Cuts a `state.list` page to the longest prefix whose bytes fit in `remaining`, keeping at least the
+/// first key (as [`fit_events`] does for events).
+fn fit_keys(keys: &mut Vec<String>, remaining: u64) {
+    let mut total: u64 = 0;
+    let keep = keys
+        .iter()
+        .position(|k| {
+            total = total.saturating_add(k.len() as u64 + 8);
+            total > remaining
+        })
+        .unwrap_or(keys.len())
+        .max(1);
+    keys.truncate(keep);
+}
+
 /// Cuts an `events.read` page to the longest prefix whose bytes (as [`StorageResponse::bytes_len`] counts
 /// them) fit in `remaining`, keeping at least the first event.
 fn fit_events(events: &mut Vec<Event>, remaining: u64) {
@@ -499,8 +570,10 @@ impl<B: StorageBackend> Gate<B> {
 
     /// Checks, executes and journals one call.
     pub fn call(&mut self, mut request: StorageRequest) -> Result<StorageResponse, StorageError> {
-        if let StorageRequest::EventsRead { max_count, .. } = &mut request {
-            *max_count = (*max_count).min(MAX_READ_EVENTS);
+        match &mut request {
+            StorageRequest::EventsRead { max_count, .. } => *max_count = (*max_count).min(MAX_READ_EVENTS),
+            StorageRequest::StateList { max_count, .. } => *max_count = (*max_count).min(MAX_LIST_KEYS),
+            _ => {}
         }
         let refused = self.check(&request).err();
         self.run.calls.fetch_add(1, Ordering::Relaxed);
@@ -516,8 +589,10 @@ impl<B: StorageBackend> Gate<B> {
             None => {
                 self.run.charge_bytes(request_bytes(&request));
                 let mut result = self.backend.execute(&request);
-                if let Ok(StorageResponse::Events(events)) = &mut result {
-                    fit_events(events, self.run.remaining_bytes());
+                match &mut result {
+                    Ok(StorageResponse::Events(events)) => fit_events(events, self.run.remaining_bytes()),
+                    Ok(StorageResponse::Keys(keys)) => fit_keys(keys, self.run.remaining_bytes()),
+                    _ => {}
                 }
                 if let Ok(response) = &result {
                     self.run.charge_bytes(response.bytes_len() as u64);
@@ -561,7 +636,9 @@ impl<B: StorageBackend> Gate<B> {
             });
         }
         let key = request.key();
-        if key.is_empty() || key.len() as u64 > self.max_value_bytes.min(4096) {
+        // A list's cursor may be absent (""), but never longer than a key can be.
+        let empty_ok = !request.names_key();
+        if (key.is_empty() && !empty_ok) || key.len() as u64 > self.max_value_bytes.min(4096) {
             return Err(Refusal::KeyInvalid {
                 detail: format!("key must be 1..=4096 bytes, got {}", key.len()),
             });
@@ -706,5 +783,172 @@ mod run_budget_tests {
         // Then nothing more.
         assert!(matches!(gate.call(read), Err(StorageError::LimitExceeded(_))));
         assert!(matches!(gate.refusals(), [Refusal::RunBytesExceeded { .. }]));
+    }
+}
+
+/// The operations of contract 0.1.1 behind the gate: grants name them (`remove`, `list`), and a list
+/// is bounded whatever the guest asks.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod contract_0_1_1_tests {
+    use super::*;
+    use crate::memory::MemoryBackend;
+
+    fn grant(interface: Interface, label: &str, ops: &[Op]) -> Grant {
+        Grant {
+            interface,
+            label: label.into(),
+            ops: ops.iter().copied().collect(),
+        }
+    }
+
+    fn remove(key: &str) -> StorageRequest {
+        StorageRequest::RegistryRemove {
+            label: "actors".into(),
+            key: key.into(),
+        }
+    }
+
+    fn list(start_after: Option<&str>, max_count: u32) -> StorageRequest {
+        StorageRequest::StateList {
+            label: "cfg".into(),
+            start_after: start_after.map(str::to_string),
+            max_count,
+        }
+    }
+
+    fn backend_with(keys: usize) -> MemoryBackend {
+        let mut b = MemoryBackend::new();
+        b.execute(&StorageRequest::RegistryInsert {
+            label: "actors".into(),
+            key: "A_1".into(),
+            value: b"alice".to_vec(),
+        })
+        .unwrap();
+        for i in 0..keys {
+            b.execute(&StorageRequest::StateStoreIfVersion {
+                label: "cfg".into(),
+                key: format!("k{i:04}"),
+                expected_version: 0,
+                value: b"v".to_vec(),
+            })
+            .unwrap();
+        }
+        b
+    }
+
+    #[test]
+    fn remove_without_its_grant_is_refused_before_the_backend() {
+        // Every registry op but `remove`: the grant names the op, not the interface.
+        let grants = [grant(Interface::Registry, "actors", &[Op::Insert, Op::Get, Op::Exists])];
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(0));
+        let err = gate.call(remove("A_1")).unwrap_err();
+        assert!(matches!(err, StorageError::NotGranted(_)), "{err:?}");
+        assert_eq!(
+            gate.refusals(),
+            &[Refusal::NotGranted {
+                interface: Interface::Registry,
+                label: "actors".into(),
+                op: Op::Remove
+            }]
+        );
+        assert!(err.to_string().contains("registry.remove"), "{err}");
+        let (backend, journal, _) = gate.finish();
+        // Untouched store, and the refusal is journaled.
+        assert_eq!(backend.registry_value("actors", "A_1"), Some(&b"alice"[..]));
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].request, remove("A_1"));
+        assert!(journal[0].result.is_err());
+    }
+
+    #[test]
+    fn remove_with_its_grant_reaches_the_backend() {
+        let grants = [grant(Interface::Registry, "actors", &[Op::Remove])];
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(0));
+        let digest = match gate.call(remove("A_1")).unwrap() {
+            StorageResponse::Removed(Some(d)) => d,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(digest, hex::encode(sha2::Sha256::digest(b"alice")));
+        assert_eq!(gate.call(remove("A_1")), Ok(StorageResponse::Removed(None)));
+        assert!(gate.refusals().is_empty());
+    }
+
+    #[test]
+    fn list_without_its_grant_is_refused() {
+        let grants = [grant(Interface::State, "cfg", &[Op::Load, Op::Store])];
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(3));
+        assert!(matches!(gate.call(list(None, 10)), Err(StorageError::NotGranted(_))));
+        assert!(matches!(gate.refusals(), [Refusal::NotGranted { op: Op::List, .. }]));
+    }
+
+    #[test]
+    fn a_list_returns_at_most_max_list_keys_whatever_it_asks() {
+        let grants = [grant(Interface::State, "cfg", &[Op::List])];
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(200));
+        let keys = match gate.call(list(None, u32::MAX)).unwrap() {
+            StorageResponse::Keys(k) => k,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(keys.len(), MAX_LIST_KEYS as usize);
+        assert_eq!(keys.first().map(String::as_str), Some("k0000"));
+        // The journal holds the request as the backend saw it (capped), so a replay asks the same.
+        assert_eq!(gate.journal()[0].request, list(None, MAX_LIST_KEYS));
+        // Paging on from the last key continues where the page ended.
+        let next = match gate.call(list(Some("k0063"), 5)).unwrap() {
+            StorageResponse::Keys(k) => k,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(next, ["k0064", "k0065", "k0066", "k0067", "k0068"]);
+    }
+
+    #[test]
+    fn a_list_is_cut_to_the_runs_remaining_bytes() {
+        let grants = [grant(Interface::State, "cfg", &[Op::List])];
+        // The request costs 3 bytes (label); each key 5 + 8. 3 + 3 * 13 = 42: three keys fit in 45.
+        let run = RunBudget::new(u64::MAX, 45);
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(10)).with_run_budget(run);
+        match gate.call(list(None, 10)).unwrap() {
+            StorageResponse::Keys(k) => assert_eq!(k, ["k0000", "k0001", "k0002"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            gate.call(list(Some("k0002"), 10)),
+            Err(StorageError::LimitExceeded(_))
+        ));
+    }
+
+    #[test]
+    fn a_list_cursor_longer_than_a_key_is_invalid() {
+        let grants = [grant(Interface::State, "cfg", &[Op::List])];
+        let mut gate = Gate::new(&grants, &Limits::default(), backend_with(1));
+        let long = "x".repeat(5000);
+        assert!(matches!(
+            gate.call(list(Some(&long), 1)),
+            Err(StorageError::InvalidArgument(_))
+        ));
+        // Journaled elided, like any refused request.
+        assert!(gate.journal()[0].elided.is_some());
+    }
+
+    #[test]
+    fn the_new_requests_have_stable_json_forms() {
+        // The journal (and so every trace and replay) carries these forms.
+        assert_eq!(
+            serde_json::to_value(remove("A_1")).unwrap(),
+            serde_json::json!({"op": "registry.remove", "label": "actors", "key": "A_1"})
+        );
+        assert_eq!(
+            serde_json::to_value(list(None, 3)).unwrap(),
+            serde_json::json!({"op": "state.list", "label": "cfg", "max_count": 3})
+        );
+        assert_eq!(
+            serde_json::to_value(StorageResponse::Removed(None)).unwrap(),
+            serde_json::json!({"removed": null})
+        );
+        assert_eq!(
+            serde_json::to_value(StorageResponse::Keys(vec!["a".into()])).unwrap(),
+            serde_json::json!({"keys": ["a"]})
+        );
     }
 }

@@ -4,17 +4,22 @@
 //! agree with the SQLite store call for call:
 //!
 //! * registry: write-once. Inserting the same bytes again is `already-exists`; different bytes are a
-//!   `conflict` and change nothing.
+//!   `conflict` and change nothing. `remove` unbinds a key (and answers with the digest of the bytes it
+//!   unbound, none if nothing was bound); the key is then free for a later insert. The removed bindings
+//!   are kept, in order, like the store's `registry_removed` table.
 //! * events: every stream (label, key) numbers its events from 1 without gaps; `read` returns at most
 //!   `max-count` events with `seq >= from-seq`, in order (`from-seq` 0 reads from the start).
 //! * state: compare-and-swap. Versions start at 1; `expected-version` 0 means "absent"; any other
-//!   mismatch is a `conflict` and changes nothing.
+//!   mismatch is a `conflict` and changes nothing. `list` returns the keys of a label in ascending
+//!   byte order after the cursor, at most `max-count`.
 //!
 //! Policy (grants, budgets, key length) is not checked here: [`crate::Gate`] does that before a request
 //! arrives. Empty labels and keys are still refused with `invalid-argument`, because a backend must never
 //! store something the contract calls malformed, whoever calls it.
 
 use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
 
 use crate::{Event, InsertOutcome, StorageBackend, StorageError, StorageRequest, StorageResponse, Versioned};
 
@@ -26,6 +31,8 @@ pub struct MemoryBackend {
     registry: BTreeMap<Slot, Vec<u8>>,
     events: BTreeMap<Slot, Vec<Vec<u8>>>,
     state: BTreeMap<Slot, Versioned>,
+    /// Every binding `remove` unbound, in the order of removal: (label, key, bytes).
+    removed: Vec<(String, String, Vec<u8>)>,
 }
 
 impl MemoryBackend {
@@ -48,9 +55,14 @@ impl MemoryBackend {
         self.state.get(&slot(label, key))
     }
 
-    /// Whether nothing at all is stored.
+    /// Every registry binding that was removed, oldest first: (label, key, the bytes it was bound to).
+    pub fn removed_bindings(&self) -> &[(String, String, Vec<u8>)] {
+        &self.removed
+    }
+
+    /// Whether nothing at all is stored (nor was ever removed).
     pub fn is_empty(&self) -> bool {
-        self.registry.is_empty() && self.events.is_empty() && self.state.is_empty()
+        self.registry.is_empty() && self.events.is_empty() && self.state.is_empty() && self.removed.is_empty()
     }
 }
 
@@ -91,6 +103,38 @@ impl StorageBackend for MemoryBackend {
             StorageRequest::RegistryExists { label, key } => {
                 let slot = checked(label, key)?;
                 Ok(StorageResponse::Exists(self.registry.contains_key(&slot)))
+            }
+            StorageRequest::RegistryRemove { label, key } => {
+                let slot = checked(label, key)?;
+                match self.registry.remove(&slot) {
+                    Some(value) => {
+                        let digest = hex::encode(Sha256::digest(&value));
+                        self.removed.push((slot.0, slot.1, value));
+                        Ok(StorageResponse::Removed(Some(digest)))
+                    }
+                    None => Ok(StorageResponse::Removed(None)),
+                }
+            }
+            StorageRequest::StateList {
+                label,
+                start_after,
+                max_count,
+            } => {
+                if label.is_empty() {
+                    return Err(StorageError::InvalidArgument("label must not be empty".into()));
+                }
+                // Keys of one label are a contiguous range of the (label, key) order.
+                let from = (label.clone(), start_after.clone().unwrap_or_default());
+                let keys = self
+                    .state
+                    .range(from..)
+                    .map(|((l, k), _)| (l, k))
+                    .take_while(|(l, _)| *l == label)
+                    .filter(|(_, k)| start_after.as_ref().is_none_or(|after| *k > after))
+                    .take(*max_count as usize)
+                    .map(|(_, k)| k.clone())
+                    .collect();
+                Ok(StorageResponse::Keys(keys))
             }
             StorageRequest::EventsAppend { label, key, payload } => {
                 let slot = checked(label, key)?;

@@ -27,7 +27,7 @@ pub enum EngineError {
     /// interface in a transform).
     #[error(
         "component {component} imports `{import}`, which the `{world}` world does not allow (a transform imports \
-         nothing; a side effect only sealed:capability/{{types,registry,events,state}}@0.1.0)"
+         nothing; a side effect only sealed:capability/{{types,registry,events,state}}@0.1.x)"
     )]
     ImportNotAllowed {
         component: String,
@@ -59,7 +59,7 @@ pub enum EngineError {
          lower the node's limit to at most {cap}"
     )]
     LimitUnsupported { limit: &'static str, value: u64, cap: u64 },
-    /// The component does not export `sealed:capability/node@0.1.0` with `run` of the contract's type, or
+    /// The component does not export `sealed:capability/node@0.1.x` with `run` of the contract's type, or
     /// its imports have the right names but the wrong types.
     #[error("component {component} does not fit the sealed:capability contract: {detail}")]
     Contract { component: String, detail: String },

@@ -15,8 +15,11 @@ use wasmtime::{ResourceLimiter, StoreContextMut, StoreLimits, StoreLimitsBuilder
 use crate::bindings::sealed::capability::{events, registry, state, types};
 
 /// The `types` interface holds only the `storage-error` type; a side effect that uses any storage
-/// interface imports it too.
-pub(crate) const TYPES_IMPORT: &str = "sealed:capability/types@0.1.0";
+/// interface imports it too. Defined at the contract's current version: an import of an older
+/// compatible version (`@0.1.0`) resolves to it through wasmtime's semver-compatible lookup.
+fn types_import() -> String {
+    sealed_snapshot::contract_item_name("types")
+}
 
 /// [`Gate`] with its backend type erased, so that one `InstancePre<HostState>` (built once per
 /// prepared component) serves invocations with any backend. [`crate::Prepared::invoke`] recovers the
@@ -233,6 +236,8 @@ fn response_kind(response: &StorageResponse) -> &'static str {
         StorageResponse::Events(_) => "events",
         StorageResponse::State(_) => "state",
         StorageResponse::Version(_) => "version",
+        StorageResponse::Removed(_) => "removed",
+        StorageResponse::Keys(_) => "keys",
     }
 }
 
@@ -250,7 +255,7 @@ fn to_wit_error(err: StorageError) -> types::StorageError {
 pub(crate) fn add_storage(linker: &mut Linker<HostState>, interfaces: &[Interface]) -> wasmtime::Result<()> {
     // `types` defines only a type: its linker instance is empty, but it must exist for a component
     // that imports it.
-    linker.instance(TYPES_IMPORT)?;
+    linker.instance(&types_import())?;
     for interface in interfaces {
         let name = interface.import_name();
         let mut inst = linker.instance(&name)?;
@@ -294,6 +299,14 @@ fn add_registry(inst: &mut LinkerInstance<'_, HostState>) -> wasmtime::Result<()
         let request = StorageRequest::RegistryExists { label, key };
         let r = storage_call(&mut store, request, |response| match response {
             StorageResponse::Exists(exists) => Some(exists),
+            _ => None,
+        })?;
+        Ok((r,))
+    })?;
+    inst.func_wrap("remove", |mut store: Store<'_>, (label, key): (String, String)| {
+        let request = StorageRequest::RegistryRemove { label, key };
+        let r = storage_call(&mut store, request, |response| match response {
+            StorageResponse::Removed(removed) => Some(removed.is_some()),
             _ => None,
         })?;
         Ok((r,))
@@ -362,6 +375,21 @@ fn add_state(inst: &mut LinkerInstance<'_, HostState>) -> wasmtime::Result<()> {
             };
             let r = storage_call(&mut store, request, |response| match response {
                 StorageResponse::Version(v) => Some(v),
+                _ => None,
+            })?;
+            Ok((r,))
+        },
+    )?;
+    inst.func_wrap(
+        "list-keys",
+        |mut store: Store<'_>, (label, start_after, max_count): (String, Option<String>, u32)| {
+            let request = StorageRequest::StateList {
+                label,
+                start_after,
+                max_count,
+            };
+            let r = storage_call(&mut store, request, |response| match response {
+                StorageResponse::Keys(keys) => Some(keys),
                 _ => None,
             })?;
             Ok((r,))

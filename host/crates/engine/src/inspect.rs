@@ -8,10 +8,9 @@ use wasmtime::component::{Component, types::ComponentFunc};
 
 use sealed_snapshot::{Interface, World};
 
-use crate::host::TYPES_IMPORT;
-
-/// The export every capability must have.
-pub const NODE_EXPORT: &str = "sealed:capability/node@0.1.0";
+/// The export every capability must have, at the contract's current version (a component built against
+/// an older compatible version exports it under that version: see [`node_export_name`]).
+pub const NODE_EXPORT: &str = sealed_snapshot::seal::NODE_EXPORT;
 
 /// Report of [`crate::Engine::inspect`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +23,7 @@ pub struct ComponentInfo {
     pub exports: Vec<ItemInfo>,
     /// The world the imports fit (see [`InferredWorld`]).
     pub world: InferredWorld,
-    /// Whether `sealed:capability/node@0.1.0` is exported with `run` of the contract's type.
+    /// Whether `sealed:capability/node@0.1.x` is exported with `run` of the contract's type.
     pub exports_node_run: bool,
     /// Why not, when `exports_node_run` is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +77,7 @@ pub struct ItemInfo {
 pub enum InferredWorld {
     /// No imports at all (fits a side-effect node too).
     Transform,
-    /// Imports only `sealed:capability/{types,registry,events,state}@0.1.0`.
+    /// Imports only `sealed:capability/{types,registry,events,state}@0.1.x`.
     SideEffect,
     /// Imports something else (WASI, another package): it can run nowhere.
     Other,
@@ -116,9 +115,18 @@ pub(crate) fn items(engine: &wasmtime::Engine, component: &Component) -> (Vec<It
     (imports, exports)
 }
 
-/// The storage interface an import name denotes, if any.
+/// The storage interface an import name denotes (at any contract version this host runs), if any.
 pub(crate) fn storage_interface(import: &str) -> Option<Interface> {
-    Interface::ALL.into_iter().find(|i| i.import_name() == import)
+    Interface::from_import_name(import)
+}
+
+/// The name under which `component` exports `sealed:capability/node`, at a version this host runs.
+fn node_export_name(engine: &wasmtime::Engine, component: &Component) -> Option<String> {
+    let ty = component.component_type();
+    ty.exports(engine)
+        .map(|(name, _)| name)
+        .find(|name| sealed_snapshot::contract_item(name) == Some("node"))
+        .map(str::to_string)
 }
 
 /// Imports a component of `world` may not have at all (independently of grants).
@@ -128,7 +136,7 @@ pub(crate) fn disallowed_imports<'a>(imports: &[&'a str], world: World) -> Vec<&
         .copied()
         .filter(|name| match world {
             World::Transform => true,
-            World::SideEffect => *name != TYPES_IMPORT && storage_interface(name).is_none(),
+            World::SideEffect => !sealed_snapshot::seal::import_allowed(World::SideEffect, name),
         })
         .collect()
 }
@@ -147,8 +155,9 @@ pub(crate) fn infer_world(imports: &[&str]) -> InferredWorld {
 /// structurally (field and case names, payload types), before anything is instantiated.
 pub(crate) fn check_node_run(engine: &wasmtime::Engine, component: &Component) -> Result<(), String> {
     let ty = component.component_type();
+    let name = node_export_name(engine, component).ok_or_else(|| format!("does not export `{NODE_EXPORT}`"))?;
     let node = ty
-        .get_export(engine, NODE_EXPORT)
+        .get_export(engine, &name)
         .ok_or_else(|| format!("does not export `{NODE_EXPORT}`"))?;
     let ComponentItem::ComponentInstance(node) = node.ty else {
         return Err(format!(
@@ -224,6 +233,12 @@ mod tests {
             infer_world(&["sealed:capability/state@0.1.0"]),
             InferredWorld::SideEffect
         );
+        // 0.1.1 only adds to 0.1.0: both are the same contract; 0.2.0 and a patch outside the list are not.
+        assert_eq!(
+            infer_world(&["sealed:capability/types@0.1.1", "sealed:capability/registry@0.1.1"]),
+            InferredWorld::SideEffect
+        );
+        assert_eq!(infer_world(&["sealed:capability/state@0.1.9"]), InferredWorld::Other);
         assert_eq!(infer_world(&["wasi:io/poll@0.2.6"]), InferredWorld::Other);
         assert_eq!(infer_world(&["sealed:capability/registry@0.2.0"]), InferredWorld::Other);
         assert_eq!(infer_world(&["sealed:capability/node@0.1.0"]), InferredWorld::Other);

@@ -478,7 +478,7 @@ impl Engine {
         }
         linker.instantiate_pre(component).err().map(|e| {
             format!(
-                "its imports have the contract's names but not its types (sealed:capability@0.1.0): {}",
+                "its imports have the contract's names but not its types (sealed:capability@0.1.x): {}",
                 sealed_snapshot::quote::truncate(&format!("{e:#}"), 512)
             )
         })

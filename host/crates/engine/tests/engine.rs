@@ -76,7 +76,7 @@ fn inspect_reports_world_imports_and_entry_point() {
     assert!(
         info.exports
             .iter()
-            .any(|e| e.name == "sealed:capability/node@0.1.0" && e.kind == "instance")
+            .any(|e| e.name == "sealed:capability/node@0.1.1" && e.kind == "instance")
     );
     assert!(info.check_world(World::Transform).is_ok());
 
@@ -88,7 +88,7 @@ fn inspect_reports_world_imports_and_entry_point() {
         .map(|i| (i.name.as_str(), i.kind.as_str()))
         .collect();
     assert!(
-        names.contains(&("sealed:capability/registry@0.1.0", "instance")),
+        names.contains(&("sealed:capability/registry@0.1.1", "instance")),
         "{names:?}"
     );
     assert!(info.check_world(World::SideEffect).is_ok());
@@ -391,7 +391,7 @@ fn import_gate_refuses_before_instantiation() {
             granted,
             ..
         } => {
-            assert_eq!(import, "sealed:capability/state@0.1.0");
+            assert_eq!(import, "sealed:capability/state@0.1.1");
             assert_eq!(*interface, "state");
             assert_eq!(granted, "`registry`");
         }
@@ -416,6 +416,34 @@ fn import_gate_refuses_before_instantiation() {
     // A transform may run at a side-effect node (it simply imports nothing).
     let prepared = engine().prepare(&echo(), World::SideEffect, &grants).unwrap();
     assert_eq!(prepared.interfaces().collect::<Vec<_>>(), vec![Interface::Registry]);
+}
+
+/// A component built against contract 0.1.0 (as pinned by every snapshot sealed before 0.1.1) still
+/// inspects as a side effect and runs: the host defines `@0.1.1`, and wasmtime's linker resolves the
+/// component's `@0.1.0` imports to it (semver-compatible lookup), as it finds its `node@0.1.0` export.
+#[test]
+fn a_component_of_contract_0_1_0_runs_on_the_0_1_1_host() {
+    let old = insert_0_1_0();
+    let info = engine().inspect(old.bytes()).unwrap();
+    assert_eq!(info.world, InferredWorld::SideEffect);
+    assert!(info.exports_node_run, "{:?}", info.node_run_problem);
+    assert_eq!(info.import_type_problem, None);
+    assert!(
+        info.imports
+            .iter()
+            .any(|i| i.name == "sealed:capability/registry@0.1.0")
+    );
+    assert!(info.exports.iter().any(|e| e.name == "sealed:capability/node@0.1.0"));
+
+    let grants = [grant(Interface::Registry, "actors", &[Op::Insert])];
+    let prepared = engine().prepare(&old, World::SideEffect, &grants).unwrap();
+    let limits = test_limits();
+    let inv = prepared.invoke(r#"{"n":1}"#, &limits, gate(&grants, &limits));
+    assert_eq!(inv.result.unwrap().outcome, "SUCCESS");
+    assert_eq!(inv.backend.registry_value("actors", "k1"), Some(&br#"{"n":1}"#[..]));
+    // Without the grant it is refused at prepare, as any side effect is.
+    let err = engine().prepare(&old, World::SideEffect, &[]).unwrap_err();
+    assert!(matches!(err, EngineError::ImportNotGranted { .. }), "{err:?}");
 }
 
 #[test]
@@ -626,7 +654,7 @@ fn real_side_effect_components_through_the_gate() {
         .prepare(&built_component("state-get"), World::SideEffect, &grants)
         .unwrap_err();
     assert!(
-        matches!(&err, EngineError::ImportNotGranted { import, .. } if import == "sealed:capability/state@0.1.0"),
+        matches!(&err, EngineError::ImportNotGranted { import, .. } if import == "sealed:capability/state@0.1.1"),
         "{err}"
     );
 

@@ -21,7 +21,7 @@ fn with_initial_pages(pages: u64) -> VerifiedComponent {
         r#"(module
   (memory (export "memory") {pages})
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
-  (func (export "sealed:capability/node@0.1.0#run") (param i32 i32) (result i32)
+  (func (export "sealed:capability/node@0.1.1#run") (param i32 i32) (result i32)
     (i32.store8 (i32.const 512) (i32.const 0))
     (i32.store (i32.const 516) (i32.const 16))
     (i32.store (i32.const 520) (i32.const 7))

@@ -29,6 +29,10 @@ pub enum WriteKind {
     /// A state value was stored (a new version).
     #[serde(rename = "state.store")]
     StateStore,
+    /// A registry key was unbound (contract 0.1.1; only a remove that found a binding: removing a free
+    /// key changes nothing and is no write). Its `value_sha256` is the digest of the bytes unbound.
+    #[serde(rename = "registry.remove")]
+    RegistryRemove,
 }
 
 impl WriteKind {
@@ -38,6 +42,7 @@ impl WriteKind {
             WriteKind::RegistryInsert => 1,
             WriteKind::EventsAppend => 2,
             WriteKind::StateStore => 3,
+            WriteKind::RegistryRemove => 4,
         }
     }
 }
@@ -49,10 +54,10 @@ pub struct Write {
     pub kind: WriteKind,
     pub label: String,
     pub key: String,
-    /// The event's `seq` for an append, the new `version` for a state store, 0 for a registry insert
-    /// (a registry key has no position: it is bound once).
+    /// The event's `seq` for an append, the new `version` for a state store, 0 for a registry insert or
+    /// remove (a registry binding has no position).
     pub position: u64,
-    /// sha256 of the bytes written (lowercase hex).
+    /// sha256 of the bytes written (lowercase hex); for a registry remove, of the bytes unbound.
     pub value_sha256: String,
 }
 
@@ -70,6 +75,15 @@ pub fn write_of(request: &StorageRequest, response: &StorageResponse) -> Option<
         }
         (StorageRequest::StateStoreIfVersion { label, key, value, .. }, StorageResponse::Version(version)) => {
             (WriteKind::StateStore, label, key, *version, value)
+        }
+        (StorageRequest::RegistryRemove { label, key }, StorageResponse::Removed(Some(digest))) => {
+            return Some(Write {
+                kind: WriteKind::RegistryRemove,
+                label: label.clone(),
+                key: key.clone(),
+                position: 0,
+                value_sha256: digest.clone(),
+            });
         }
         _ => return None,
     };
@@ -93,11 +107,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// "sealed-store/write-set/v1\0"
 /// u64be  number of writes
 /// per write, in order:
-///   u8     kind (1 registry.insert, 2 events.append, 3 state.store)
+///   u8     kind (1 registry.insert, 2 events.append, 3 state.store, 4 registry.remove)
 ///   u64be  byte length of label, label (UTF-8)
 ///   u64be  byte length of key, key (UTF-8)
 ///   u64be  position
-///   [32]   sha256 of the value (raw bytes)
+///   [32]   sha256 of the value (raw bytes; for a remove, of the bytes unbound)
 /// ```
 ///
 /// Every variable-length field is length-prefixed, so distinct write-sets never share an encoding.

@@ -362,6 +362,9 @@ fn effect(entry: &sealed_capability::JournalEntry) -> StorageEffect {
         Ok(StorageResponse::State(Some(v))) => format!("version {} ({} bytes)", v.version, v.value.len()),
         Ok(StorageResponse::State(None)) => "no state yet".to_string(),
         Ok(StorageResponse::Version(n)) => format!("stored as version {n}"),
+        Ok(StorageResponse::Removed(Some(_))) => "removed".to_string(),
+        Ok(StorageResponse::Removed(None)) => "nothing to remove".to_string(),
+        Ok(StorageResponse::Keys(keys)) => format!("{} key(s)", keys.len()),
         Err(e) => format!("refused: {e}"),
     };
     StorageEffect {
@@ -369,10 +372,13 @@ fn effect(entry: &sealed_capability::JournalEntry) -> StorageEffect {
         label: req.label().to_string(),
         key: req.key().to_string(),
         result,
-        // An insert that found the key taken wrote nothing.
+        // An insert that found the key taken, or a remove that found it free, wrote nothing.
         write: req.is_write()
             && entry.result.is_ok()
-            && !matches!(entry.result, Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists))),
+            && !matches!(
+                entry.result,
+                Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists)) | Ok(StorageResponse::Removed(None))
+            ),
         refused: entry.result.is_err(),
     }
 }

@@ -202,16 +202,46 @@ impl Interface {
     /// The operations this interface has (grants may only name these).
     pub fn ops(self) -> &'static [Op] {
         match self {
-            Interface::Registry => &[Op::Insert, Op::Get, Op::Exists],
+            Interface::Registry => &[Op::Insert, Op::Get, Op::Exists, Op::Remove],
             Interface::Events => &[Op::Append, Op::Read],
-            Interface::State => &[Op::Load, Op::Store],
+            Interface::State => &[Op::Load, Op::Store, Op::List],
         }
     }
 
-    /// The component import name of this interface.
+    /// The component import name of this interface at the contract's current version (the name the
+    /// host's linker defines; an import of an older compatible version resolves to it).
     pub fn import_name(self) -> String {
-        format!("sealed:capability/{}@0.1.0", self.as_str())
+        contract_item_name(self.as_str())
     }
+
+    /// The storage interface a component import name denotes, at any version of the contract this
+    /// host runs ([`CONTRACT_VERSIONS`]).
+    pub fn from_import_name(name: &str) -> Option<Interface> {
+        let item = contract_item(name)?;
+        Interface::ALL.into_iter().find(|i| i.as_str() == item)
+    }
+}
+
+/// The `sealed:capability` package version this host's contract (`wit/capability.wit`) has.
+pub const CONTRACT_VERSION: &str = "0.1.1";
+
+/// Every package version a component may have been built against and still run here. 0.1.1 only added
+/// functions (`registry.remove`, `state.list-keys`) to 0.1.0, so a 0.1.0 component imports a subset of
+/// what the host defines and wasmtime's linker resolves its `@0.1.0` names to the `@0.1.1` definitions
+/// (semver-compatible lookup). A 0.2.0 would be a new contract and is not listed.
+pub const CONTRACT_VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
+
+/// `sealed:capability/<item>@<CONTRACT_VERSION>`.
+pub fn contract_item_name(item: &str) -> String {
+    format!("sealed:capability/{item}@{CONTRACT_VERSION}")
+}
+
+/// The item (`node`, `types`, `registry`, …) of a `sealed:capability/<item>@<version>` name whose version
+/// is one of [`CONTRACT_VERSIONS`]; `None` for any other name.
+pub fn contract_item(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("sealed:capability/")?;
+    let (item, version) = rest.split_once('@')?;
+    CONTRACT_VERSIONS.contains(&version).then_some(item)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -224,6 +254,10 @@ pub enum Op {
     Read,
     Load,
     Store,
+    /// `registry.remove` (contract 0.1.1).
+    Remove,
+    /// `state.list-keys` (contract 0.1.1).
+    List,
 }
 
 impl Op {
@@ -236,6 +270,8 @@ impl Op {
             Op::Read => "read",
             Op::Load => "load",
             Op::Store => "store",
+            Op::Remove => "remove",
+            Op::List => "list",
         }
     }
 }

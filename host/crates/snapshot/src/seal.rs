@@ -29,8 +29,26 @@ pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
 /// Same cap as the loader, so the seal never produces a snapshot the loader refuses.
 const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
-/// The interface every component must export.
-pub const NODE_EXPORT: &str = "sealed:capability/node@0.1.0";
+/// The interface every component must export, at the contract's current version. A component built
+/// against an older compatible version exports it under that version's name (see [`exports_node`]).
+pub const NODE_EXPORT: &str = "sealed:capability/node@0.1.1";
+
+/// Whether `exports` holds `sealed:capability/node` at a version this host runs
+/// ([`crate::CONTRACT_VERSIONS`]).
+pub fn exports_node(exports: &BTreeSet<String>) -> bool {
+    exports.iter().any(|e| crate::contract_item(e) == Some("node"))
+}
+
+/// Whether an import is allowed in `world`: nothing for a transform; `sealed:capability/{types,registry,
+/// events,state}` at a version this host runs for a side effect.
+pub fn import_allowed(world: World, import: &str) -> bool {
+    match world {
+        World::Transform => false,
+        World::SideEffect => {
+            crate::contract_item(import) == Some("types") || Interface::from_import_name(import).is_some()
+        }
+    }
+}
 
 /// The top-level import and export names of a component, as reported by the engine's inspection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -48,17 +66,6 @@ pub struct ComponentImports {
 /// the compile budget of the given run limits (size, function count, compile wall clock): the strictest
 /// `run_limits` of the workflows whose nodes use the component.
 pub type Inspect<'a> = &'a dyn Fn(&[u8], &RunLimits) -> Result<ComponentImports, String>;
-
-/// The imports a world allows: none for a transform; the storage interfaces (and their shared `types`)
-/// for a side effect.
-pub fn allowed_imports(world: World) -> BTreeSet<String> {
-    match world {
-        World::Transform => BTreeSet::new(),
-        World::SideEffect => std::iter::once("sealed:capability/types@0.1.0".to_string())
-            .chain(Interface::ALL.iter().map(|i| i.import_name()))
-            .collect(),
-    }
-}
 
 /// What was sealed (for the CLI's human and `--json` output).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -272,7 +279,7 @@ pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) ->
                 path.display()
             ))
         })?;
-        if !found.exports.contains(NODE_EXPORT) {
+        if !exports_node(&found.exports) {
             violations.push(format!(
                 "component `{name}` ({}) does not export `{NODE_EXPORT}` (exports: {:?}); build it with the sealed \
                  SDK ({})",
@@ -288,13 +295,12 @@ pub fn prepare_source(source: &Source, base_dir: &Path, inspect: Inspect<'_>) ->
                 users(source, name)
             ));
         }
-        let allowed = allowed_imports(c.world);
-        let extra: Vec<&String> = found.imports.iter().filter(|i| !allowed.contains(*i)).collect();
+        let extra: Vec<&String> = found.imports.iter().filter(|i| !import_allowed(c.world, i)).collect();
         if !extra.is_empty() {
             let rule = match c.world {
                 World::Transform => "a transform must import nothing",
                 World::SideEffect => {
-                    "a side effect may import only sealed:capability/{types,registry,events,state}@0.1.0"
+                    "a side effect may import only sealed:capability/{types,registry,events,state}@0.1.x"
                 }
             };
             violations.push(format!(

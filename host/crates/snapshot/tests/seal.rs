@@ -529,7 +529,7 @@ fn rule6_side_effect_with_wasi_import() {
         &[
             "component `registry-insert`",
             "imports [\"wasi:clocks/wall-clock@0.2.0\"]",
-            "may import only sealed:capability/{types,registry,events,state}@0.1.0",
+            "may import only sealed:capability/{types,registry,events,state}@0.1.x",
             "node `register`",
         ],
     );
@@ -546,7 +546,7 @@ fn rule6_component_without_node_export() {
         &m,
         &[
             "component `generate-id`",
-            "does not export `sealed:capability/node@0.1.0`",
+            "does not export `sealed:capability/node@0.1.1`",
         ],
     );
 }
@@ -1026,10 +1026,12 @@ fn manifest_with_run_limits_above_the_ceiling_is_refused_at_load() {
     }
 }
 
-/// The snapshots committed under `snapshots/*/sealed` were sealed before `run_limits` existed: they still
-/// load byte for byte (same digest) and run with the defaults.
+/// The snapshots committed under `snapshots/*/sealed` load byte for byte (same digest) and run with the
+/// default run limits; and a manifest sealed before `run_limits` existed (each committed one with the
+/// field taken out: they were re-sealed for contract 0.1.1, which now writes it) still loads, with the
+/// defaults.
 #[test]
-fn committed_snapshots_without_run_limits_load_with_the_defaults() {
+fn committed_snapshots_load_and_manifests_without_run_limits_get_the_defaults() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../snapshots");
     let mut seen = 0;
     for entry in std::fs::read_dir(&root).unwrap() {
@@ -1041,10 +1043,77 @@ fn committed_snapshots_without_run_limits_load_with_the_defaults() {
         let recorded = std::fs::read_to_string(sealed.join("snapshot.digest")).unwrap();
         assert_eq!(recorded.trim(), format!("sha256:{}", snap.digest()));
         for wf in snap.manifest().workflows.values() {
+            assert_eq!(wf.run_limits(), sealed_snapshot::RunLimits::default());
+        }
+
+        let old = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(old.path().join("components")).unwrap();
+        for c in std::fs::read_dir(sealed.join("components")).unwrap() {
+            let c = c.unwrap().path();
+            std::fs::copy(&c, old.path().join("components").join(c.file_name().unwrap())).unwrap();
+        }
+        let mut manifest: Value =
+            serde_json::from_slice(&std::fs::read(sealed.join("manifest.json")).unwrap()).unwrap();
+        for wf in manifest["workflows"].as_object_mut().unwrap().values_mut() {
+            wf.as_object_mut().unwrap().remove("run_limits");
+        }
+        let bytes = to_vec(&manifest).unwrap();
+        std::fs::write(old.path().join("manifest.json"), &bytes).unwrap();
+        std::fs::write(
+            old.path().join("snapshot.digest"),
+            format!("sha256:{}\n", sha256_hex(&bytes)),
+        )
+        .unwrap();
+        let snap = load_verified(old.path()).unwrap();
+        for wf in snap.manifest().workflows.values() {
             assert_eq!(wf.run_limits, None, "{}", sealed.display());
             assert_eq!(wf.run_limits(), sealed_snapshot::RunLimits::default());
         }
         seen += 1;
     }
     assert!(seen >= 2, "no committed snapshots under {}", root.display());
+}
+
+/// Contract 0.1.1 only added functions to 0.1.0: a component of either version seals (the fixture's
+/// fakes are 0.1.0 components; this one is 0.1.1, exporting `node@0.1.1`), and a 0.2.0 name, another
+/// contract, is refused.
+#[test]
+fn rule6_contract_versions_0_1_0_and_0_1_1_are_both_accepted_and_0_2_0_is_not() {
+    let mut f = Fixture::new();
+    let bytes = serde_json::to_vec(&json!({
+        "tag": "registry-insert-0.1.1",
+        "imports": ["sealed:capability/types@0.1.1", "sealed:capability/registry@0.1.1"],
+        "exports": ["sealed:capability/node@0.1.1"]
+    }))
+    .unwrap();
+    f.source["components"]["registry-insert"]["sha256"] = json!(sha256_hex(&bytes));
+    f.wasm[1].1 = bytes;
+    f.seal().unwrap();
+
+    let mut f = Fixture::new();
+    let bytes = fake_component("registry-insert", &["sealed:capability/registry@0.2.0"]);
+    f.source["components"]["registry-insert"]["sha256"] = json!(sha256_hex(&bytes));
+    f.wasm[1].1 = bytes;
+    let m = f.one_violation();
+    assert_has(&m, &["imports [\"sealed:capability/registry@0.2.0\"]"]);
+}
+
+/// Grants may name the ops of contract 0.1.1 (`registry.remove`, `state.list`), and only on their own
+/// interface.
+#[test]
+fn rule7_grants_may_name_remove_and_list() {
+    let mut f = Fixture::new();
+    f.node("register")["grants"][0]["ops"] = json!(["insert", "remove"]);
+    f.seal().unwrap();
+
+    let mut f = Fixture::new();
+    f.node("register")["grants"][0]["ops"] = json!(["insert", "list"]);
+    let m = f.one_violation();
+    assert_has(
+        &m,
+        &[
+            "names op `list`, which `registry` does not have",
+            "insert, get, exists, remove",
+        ],
+    );
 }

@@ -7,6 +7,7 @@
 //! 1. registry: label, key, value, value_sha256, run_id
 //! 2. events: label, key, seq, payload, run_id
 //! 3. state: label, key, version, value, run_id
+//! 4. registry_removed: label, key, removal, value, value_sha256, bound_by, removed_by
 //!
 //! Owns the encoding only; must never read a database.
 

@@ -83,6 +83,21 @@ pub struct RunRow {
     pub ledger_after: String,
 }
 
+/// One removed registry binding (`registry.remove`, contract 0.1.1): moved out of the live registry, never
+/// forgotten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovedBinding {
+    /// 1 for the key's first removal, 2 for the next (after it was bound again), …
+    pub removal: u64,
+    /// The bytes the key was bound to.
+    pub value: Vec<u8>,
+    /// The run that bound them.
+    pub bound_by: String,
+    /// The run that removed them.
+    pub removed_by: String,
+}
+
 /// What the host records about a run when it commits (its terminal outcome).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,10 +177,16 @@ pub trait DataStore: Send + Sync + Debug {
     /// The committed value and version of a state key.
     fn state_get(&self, label: &str, key: &str) -> Result<Option<Versioned>, StoreError>;
 
+    /// Every committed removal of a registry key, oldest first (its audit history).
+    fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError>;
+
+    /// Committed state keys of a label after `start_after`, at most `max_count`, in ascending byte order.
+    fn state_keys(&self, label: &str, start_after: Option<&str>, max_count: u32) -> Result<Vec<String>, StoreError>;
+
     /// Row counts.
     fn stats(&self) -> Result<StoreStats, StoreError>;
 
-    /// A digest over every registry, events and state row ([`content`]), from one consistent snapshot:
+    /// A digest over every registry, events, state and removed-binding row ([`content`]), from one consistent snapshot:
     /// equal on every backend holding the same data. Scans the store: for tests and ops only.
     fn content_digest(&self) -> Result<String, StoreError>;
 }

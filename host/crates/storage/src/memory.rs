@@ -14,11 +14,11 @@ use sealed_capability::{
 };
 
 use crate::content::{Cell, ContentDigest};
-use crate::registry::{InsertDecision, decide_insert};
-use crate::state::decide_store;
+use crate::registry::{InsertDecision, decide_insert, next_removal};
+use crate::state::{decide_store, list_is_empty};
 use crate::{
-    CommitInfo, DataStore, GENESIS_HEAD, Ledger, RunRecord, RunRow, RunTransaction, StoreError, StoreStats, Write,
-    events, next_ledger_head, sha256_hex, write_of, write_set_digest,
+    CommitInfo, DataStore, GENESIS_HEAD, Ledger, RemovedBinding, RunRecord, RunRow, RunTransaction, StoreError,
+    StoreStats, Write, events, next_ledger_head, sha256_hex, write_of, write_set_digest,
 };
 
 type Slot = (String, String);
@@ -32,6 +32,8 @@ struct Data {
     events: BTreeMap<Slot, Vec<(Vec<u8>, String)>>,
     /// version, value, run id
     state: BTreeMap<Slot, (u64, Vec<u8>, String)>,
+    /// per key, its removed bindings in removal order (removal n at index n - 1)
+    removed: BTreeMap<Slot, Vec<RemovedBinding>>,
     runs: BTreeMap<String, RunRow>,
     ledger: Ledger,
 }
@@ -42,6 +44,7 @@ impl Default for Data {
             registry: BTreeMap::new(),
             events: BTreeMap::new(),
             state: BTreeMap::new(),
+            removed: BTreeMap::new(),
             runs: BTreeMap::new(),
             ledger: Ledger {
                 head: GENESIS_HEAD.to_string(),
@@ -199,6 +202,14 @@ impl DataStore for MemoryStore {
         }))
     }
 
+    fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        Ok(self.read(|d| d.removed.get(&slot(label, key)).cloned().unwrap_or_default()))
+    }
+
+    fn state_keys(&self, label: &str, start_after: Option<&str>, max_count: u32) -> Result<Vec<String>, StoreError> {
+        Ok(self.read(|d| list_keys(d, label, start_after, max_count)))
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         Ok(self.read(|d| StoreStats {
             registry_rows: d.registry.len() as u64,
@@ -244,9 +255,37 @@ impl DataStore for MemoryStore {
                     Cell::Text(run),
                 ]);
             }
+            c.table(4);
+            for ((label, key), removals) in &d.removed {
+                for r in removals {
+                    let digest = sha256_hex(&r.value);
+                    c.row(&[
+                        Cell::Text(label),
+                        Cell::Text(key),
+                        Cell::Int(i64::try_from(r.removal).unwrap_or(i64::MAX)),
+                        Cell::Blob(&r.value),
+                        Cell::Text(&digest),
+                        Cell::Text(&r.bound_by),
+                        Cell::Text(&r.removed_by),
+                    ]);
+                }
+            }
             c.finish()
         }))
     }
+}
+
+fn list_keys(d: &Data, label: &str, start_after: Option<&str>, max_count: u32) -> Vec<String> {
+    if list_is_empty(max_count) {
+        return Vec::new();
+    }
+    let from = (label.to_string(), start_after.unwrap_or("").to_string());
+    d.state
+        .range((std::ops::Bound::Excluded(from), std::ops::Bound::Unbounded))
+        .take_while(|((l, _), _)| l == label)
+        .take(max_count as usize)
+        .map(|((_, k), _)| k.clone())
+        .collect()
 }
 
 fn read_events(d: &Data, label: &str, key: &str, from_seq: u64, max_count: u32) -> Vec<Event> {
@@ -305,6 +344,32 @@ impl MemoryRunTx {
             StorageRequest::RegistryExists { label, key } => {
                 Ok(StorageResponse::Exists(d.registry.contains_key(&slot(label, key))))
             }
+            StorageRequest::RegistryRemove { label, key } => {
+                let s = slot(label, key);
+                let Some((value, bound_by)) = d.registry.remove(&s) else {
+                    return Ok(StorageResponse::Removed(None));
+                };
+                let digest = sha256_hex(&value);
+                let history = d.removed.entry(s).or_default();
+                let removal = next_removal(key, history.last().map(|r| r.removal))?;
+                history.push(RemovedBinding {
+                    removal,
+                    value,
+                    bound_by,
+                    removed_by: run,
+                });
+                Ok(StorageResponse::Removed(Some(digest)))
+            }
+            StorageRequest::StateList {
+                label,
+                start_after,
+                max_count,
+            } => Ok(StorageResponse::Keys(list_keys(
+                d,
+                label,
+                start_after.as_deref(),
+                *max_count,
+            ))),
             StorageRequest::EventsAppend { label, key, payload } => {
                 let stream = d.events.entry(slot(label, key)).or_default();
                 let last = (!stream.is_empty()).then_some(stream.len() as u64);

@@ -1,10 +1,22 @@
 //! The `registry` capability's semantics: write-once keys per label.
 //!
 //! Owns the decision of an insert (bind, already bound to the same bytes, conflict) and its refusal
-//! message, for every backend. Must never touch a database: a backend looks the key up, asks
+//! message, and the numbering of a key's removals (`registry.remove`, 0.1.1: the binding moves to the
+//! removed history; removing a free key changes nothing), for every backend. Must never touch a database: a backend looks the key up, asks
 //! [`decide_insert`], and writes if told to.
 
 use sealed_capability::StorageError;
+
+/// The number of the next removal of a key whose last removal was `last` (`None`: never removed).
+pub fn next_removal(key: &str, last: Option<u64>) -> Result<u64, StorageError> {
+    let last = last.unwrap_or(0);
+    if last >= i64::MAX as u64 {
+        return Err(StorageError::Other(format!(
+            "registry key {key:?} was removed too often"
+        )));
+    }
+    Ok(last + 1)
+}
 
 /// What an insert does, given what is bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

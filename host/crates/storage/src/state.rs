@@ -5,6 +5,11 @@
 
 use sealed_capability::StorageError;
 
+/// Whether `state.list-keys(max_count)` is empty whatever the label holds.
+pub fn list_is_empty(max_count: u32) -> bool {
+    max_count == 0
+}
+
 /// What a store does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreDecision {

@@ -36,11 +36,11 @@ use sealed_capability::{
     Event, InsertOutcome, StorageBackend, StorageError, StorageRequest, StorageResponse, Versioned,
 };
 use sealed_storage::content::{Cell, ContentDigest};
-use sealed_storage::registry::{InsertDecision, decide_insert};
-use sealed_storage::state::{StoreDecision, decide_store};
+use sealed_storage::registry::{InsertDecision, decide_insert, next_removal};
+use sealed_storage::state::{StoreDecision, decide_store, list_is_empty};
 use sealed_storage::{
-    CommitInfo, DataStore, Ledger, RunRecord, RunRow, RunTransaction, StoreError, StoreStats, Write, events,
-    next_ledger_head, sha256_hex, write_of, write_set_digest,
+    CommitInfo, DataStore, Ledger, RemovedBinding, RunRecord, RunRow, RunTransaction, StoreError, StoreStats, Write,
+    events, next_ledger_head, sha256_hex, write_of, write_set_digest,
 };
 
 pub mod schema;
@@ -74,6 +74,16 @@ mod q {
     pub const STATE_INSERT: &str = "INSERT INTO state (label, key, version, value, run_id) VALUES ($1, $2, 1, $3, $4)";
     pub const STATE_UPDATE: &str =
         "UPDATE state SET version = $3, value = $4, run_id = $5 WHERE label = $1 AND key = $2";
+    pub const REGISTRY_ROW: &str = "SELECT value, value_sha256, run_id FROM registry WHERE label = $1 AND key = $2";
+    pub const REGISTRY_LAST_REMOVAL: &str =
+        "SELECT removal FROM registry_removed WHERE label = $1 AND key = $2 ORDER BY removal DESC LIMIT 1";
+    pub const REGISTRY_REMOVED_INSERT: &str = "INSERT INTO registry_removed \
+        (label, key, removal, value, value_sha256, bound_by, removed_by) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub const REGISTRY_DELETE: &str = "DELETE FROM registry WHERE label = $1 AND key = $2";
+    /// Keys are never empty, so the first page uses the cursor "".
+    pub const STATE_LIST: &str = "SELECT key FROM state WHERE label = $1 AND key > $2 ORDER BY key LIMIT $3";
+    pub const REMOVED_OF: &str = "SELECT removal, value, bound_by, removed_by FROM registry_removed \
+        WHERE label = $1 AND key = $2 ORDER BY removal";
 }
 
 /// One connection and its prepared statements.
@@ -385,6 +395,37 @@ impl DataStore for PgStore {
         })
     }
 
+    fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        self.shared.with(|c| {
+            c.query(q::REMOVED_OF, &[&label, &key])
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| RemovedBinding {
+                            removal: to_u64(r.get(0)),
+                            value: r.get(1),
+                            bound_by: r.get(2),
+                            removed_by: r.get(3),
+                        })
+                        .collect()
+                })
+                .map_err(StoreError::io("reading removed registry bindings"))
+        })
+    }
+
+    fn state_keys(&self, label: &str, start_after: Option<&str>, max_count: u32) -> Result<Vec<String>, StoreError> {
+        if list_is_empty(max_count) {
+            return Ok(Vec::new());
+        }
+        self.shared.with(|c| {
+            c.query(
+                q::STATE_LIST,
+                &[&label, &start_after.unwrap_or(""), &i64::from(max_count)],
+            )
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .map_err(StoreError::io("listing state keys"))
+        })
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         self.shared.with(|c| {
             let r = c
@@ -468,6 +509,28 @@ impl DataStore for PgStore {
                     Cell::Int(v),
                     Cell::Blob(val),
                     Cell::Text(run),
+                ]);
+            }
+            digest.table(4);
+            for r in tx
+                .query(
+                    "SELECT label, key, removal, value, value_sha256, bound_by, removed_by FROM registry_removed \
+                     ORDER BY label, key, removal",
+                    &[],
+                )
+                .map_err(io("reading rows for the content digest"))?
+            {
+                let (l, k, n, v, d): (&str, &str, i64, &[u8], &str) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+                let (bound, removed): (&str, &str) = (r.get(5), r.get(6));
+                digest.row(&[
+                    Cell::Text(l),
+                    Cell::Text(k),
+                    Cell::Int(n),
+                    Cell::Blob(v),
+                    Cell::Text(d),
+                    Cell::Text(bound),
+                    Cell::Text(removed),
                 ]);
             }
             tx.rollback().map_err(io("ending a read transaction"))?;
@@ -574,6 +637,43 @@ fn apply(conn: &mut Conn, run_id: &str, request: &StorageRequest) -> Result<Stor
                 .map_err(db("checking a registry key"))?
                 .is_some_and(|r| r.get(0));
             Ok(StorageResponse::Exists(exists))
+        }
+        StorageRequest::RegistryRemove { label, key } => {
+            let row = conn
+                .query_opt(q::REGISTRY_ROW, &[label, key])
+                .map_err(db("reading a registry key"))?;
+            let Some(row) = row else {
+                return Ok(StorageResponse::Removed(None));
+            };
+            let (value, digest, bound_by): (Vec<u8>, String, String) = (row.get(0), row.get(1), row.get(2));
+            let last: Option<i64> = conn
+                .query_opt(q::REGISTRY_LAST_REMOVAL, &[label, key])
+                .map_err(db("reading a registry key's removals"))?
+                .map(|r| r.get(0));
+            let removal = to_i64(next_removal(key, last.map(to_u64)).map_err(Failure::Refused)?);
+            // Moved, never dropped: the removed binding stays in `registry_removed` for audit.
+            conn.execute(
+                q::REGISTRY_REMOVED_INSERT,
+                &[label, key, &removal, &value, &digest, &bound_by, &run_id],
+            )
+            .map_err(db("recording a removed registry binding"))?;
+            conn.execute(q::REGISTRY_DELETE, &[label, key])
+                .map_err(db("removing a registry key"))?;
+            Ok(StorageResponse::Removed(Some(digest)))
+        }
+        StorageRequest::StateList {
+            label,
+            start_after,
+            max_count,
+        } => {
+            if list_is_empty(*max_count) {
+                return Ok(StorageResponse::Keys(Vec::new()));
+            }
+            let cursor = start_after.as_deref().unwrap_or("");
+            let rows = conn
+                .query(q::STATE_LIST, &[label, &cursor, &i64::from(*max_count)])
+                .map_err(db("listing state keys"))?;
+            Ok(StorageResponse::Keys(rows.iter().map(|r| r.get(0)).collect()))
         }
         StorageRequest::EventsAppend { label, key, payload } => {
             // Under the ledger lock nobody else appends: last + 1 is unique and leaves no gap.

@@ -8,10 +8,17 @@ use postgres::Client;
 use sealed_storage::StoreError;
 
 /// Every migration, in order: (version, name, SQL). Append only.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "registry_removed",
+        include_str!("../migrations/0002_registry_removed.sql"),
+    ),
+];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Advisory lock key of migrations ("SEALMIGR").
 const MIGRATION_LOCK: i64 = 0x5345_414C_4D49_4752;

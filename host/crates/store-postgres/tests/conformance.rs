@@ -39,7 +39,7 @@ fn reopening_applies_no_migration_twice_and_keeps_the_data() {
         .query("SELECT version, name FROM sealed_migrations ORDER BY version", &[])
         .unwrap();
     let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(got, [(1, "init".to_string())]);
+    assert_eq!(got, [(1, "init".to_string()), (2, "registry_removed".to_string())]);
 }
 
 #[test]

@@ -40,7 +40,9 @@ pub use schema::SCHEMA_VERSION;
 pub use sealed_ledger::{
     GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
 };
-pub use sealed_storage::{CommitInfo, DataStore, Ledger, RunRecord, RunRow, RunTransaction, StoreStats};
+pub use sealed_storage::{
+    CommitInfo, DataStore, Ledger, RemovedBinding, RunRecord, RunRow, RunTransaction, StoreStats,
+};
 
 /// Directory of the data root holding one empty file per consumed run id.
 pub const RUN_IDS_DIR: &str = "run-ids";
@@ -89,7 +91,8 @@ impl Store {
     ///
     /// Refuses a database of a newer or unknown schema version, or one that is not a sealed store
     /// (`STORE_SCHEMA`), and a file that is not SQLite (`STORE_OPEN`). Opening an existing store reads
-    /// only: it never waits for a running run and never changes the file.
+    /// only (except the one-time upgrade of a schema-version-1 store to version 2, under the write lock):
+    /// it never waits for a running run and never changes the file.
     pub fn open_with(data_root: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_root).map_err(|e| StoreError::Open {
             path: data_root.to_path_buf(),
@@ -170,7 +173,8 @@ impl Store {
         })
     }
 
-    /// A digest over every row of `registry`, `events` and `state` (all columns, in primary-key order),
+    /// A digest over every row of `registry`, `events`, `state` and `registry_removed` (all columns, in
+    /// primary-key order),
     /// from one consistent snapshot. Equal digests mean equal data. `runs` and `ledger` are not included:
     /// [`Store::ledger_head`] covers them. Scans the store: for tests and ops, never on the run path.
     pub fn content_digest(&self) -> Result<String, StoreError> {
@@ -179,21 +183,30 @@ impl Store {
             .transaction()
             .map_err(StoreError::io("starting a read transaction"))?;
         let mut digest = ContentDigest::new();
-        let tables: [(&str, u8); 3] = [
+        let tables: [(&str, u8, usize); 4] = [
             (
                 "SELECT label, key, value, value_sha256, run_id FROM registry ORDER BY label, key",
                 1,
+                5,
             ),
             (
                 "SELECT label, key, seq, payload, run_id FROM events ORDER BY label, key, seq",
                 2,
+                5,
             ),
             (
                 "SELECT label, key, version, value, run_id FROM state ORDER BY label, key",
                 3,
+                5,
+            ),
+            (
+                "SELECT label, key, removal, value, value_sha256, bound_by, removed_by FROM registry_removed \
+                 ORDER BY label, key, removal",
+                4,
+                7,
             ),
         ];
-        for (query, tag) in tables {
+        for (query, tag, columns) in tables {
             digest.table(tag);
             let mut stmt = tx
                 .prepare(query)
@@ -205,8 +218,8 @@ impl Store {
                 .next()
                 .map_err(StoreError::io("reading rows for the content digest"))?
             {
-                let mut cells = Vec::with_capacity(5);
-                for i in 0..5 {
+                let mut cells = Vec::with_capacity(columns);
+                for i in 0..columns {
                     let cell = row
                         .get_ref(i)
                         .map_err(StoreError::io("reading rows for the content digest"))?;
@@ -248,6 +261,47 @@ impl Store {
             )
             .optional()
             .map_err(StoreError::io("reading a registry key"))
+    }
+
+    /// Every committed removal of a registry key, oldest first (the key's audit history; the live
+    /// binding, if any, is [`Store::registry_get`]).
+    pub fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT removal, value, bound_by, removed_by FROM registry_removed \
+                 WHERE label = ?1 AND key = ?2 ORDER BY removal",
+            )
+            .map_err(StoreError::io("reading removed registry bindings"))?;
+        stmt.query_map([label, key], |r| {
+            Ok(RemovedBinding {
+                removal: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                value: r.get(1)?,
+                bound_by: r.get(2)?,
+                removed_by: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::io("reading removed registry bindings"))
+    }
+
+    /// Committed state keys of a label after `start_after`, at most `max_count`, in ascending order.
+    pub fn state_keys(
+        &self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT key FROM state WHERE label = ?1 AND key > ?2 ORDER BY key LIMIT ?3")
+            .map_err(StoreError::io("listing state keys"))?;
+        // Every key is non-empty, so "after the empty string" is "from the first key".
+        stmt.query_map(params![label, start_after.unwrap_or(""), i64::from(max_count)], |r| {
+            r.get(0)
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::io("listing state keys"))
     }
 
     /// Number of committed events in a stream (equal to its last seq: streams are gap-free).
@@ -424,6 +478,14 @@ impl DataStore for Store {
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         Store::stats(self)
+    }
+
+    fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        Store::registry_removed(self, label, key)
+    }
+
+    fn state_keys(&self, label: &str, start_after: Option<&str>, max_count: u32) -> Result<Vec<String>, StoreError> {
+        Store::state_keys(self, label, start_after, max_count)
     }
 
     fn content_digest(&self) -> Result<String, StoreError> {

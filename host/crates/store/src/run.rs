@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sealed_capability::{
     Event, InsertOutcome, StorageBackend, StorageError, StorageRequest, StorageResponse, Versioned,
 };
-use sealed_storage::registry::{InsertDecision, decide_insert};
-use sealed_storage::state::{StoreDecision, decide_store};
+use sealed_storage::registry::{InsertDecision, decide_insert, next_removal};
+use sealed_storage::state::{StoreDecision, decide_store, list_is_empty};
 use sealed_storage::{CommitInfo, RunRecord, RunTransaction, events};
 
 use crate::error::StoreError;
@@ -48,6 +48,16 @@ pub(crate) mod q {
         "UPDATE state SET version = ?3, value = ?4, run_id = ?5 WHERE label = ?1 AND key = ?2";
     pub const STATE_LOAD: &str = "SELECT version, value FROM state WHERE label = ?1 AND key = ?2";
     pub const STATE_VERSION: &str = "SELECT version FROM state WHERE label = ?1 AND key = ?2";
+    /// registry.remove (0.1.1): the live row, the key's last removal number, the move.
+    pub const REGISTRY_ROW: &str = "SELECT value, value_sha256, run_id FROM registry WHERE label = ?1 AND key = ?2";
+    pub const REGISTRY_LAST_REMOVAL: &str =
+        "SELECT removal FROM registry_removed WHERE label = ?1 AND key = ?2 ORDER BY removal DESC LIMIT 1";
+    pub const REGISTRY_REMOVED_INSERT: &str = "INSERT INTO registry_removed \
+        (label, key, removal, value, value_sha256, bound_by, removed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    pub const REGISTRY_DELETE: &str = "DELETE FROM registry WHERE label = ?1 AND key = ?2";
+    /// state.list (0.1.1): a seek to the cursor, then the label's keys in primary-key order. Keys are
+    /// never empty, so the first page uses the cursor "".
+    pub const STATE_LIST: &str = "SELECT key FROM state WHERE label = ?1 AND key > ?2 ORDER BY key LIMIT ?3";
 
     /// All of them (for the query-plan test and the statement cache size).
     pub const ALL: &[&str] = &[
@@ -66,6 +76,11 @@ pub(crate) mod q {
         STATE_UPDATE,
         STATE_LOAD,
         STATE_VERSION,
+        REGISTRY_ROW,
+        REGISTRY_LAST_REMOVAL,
+        REGISTRY_REMOVED_INSERT,
+        REGISTRY_DELETE,
+        STATE_LIST,
     ];
 }
 
@@ -370,6 +385,49 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
                 .and_then(|mut s| s.query_row([label, key], |r| r.get(0)))
                 .map_err(sql("checking a registry key"))?;
             read(StorageResponse::Exists(exists))
+        }
+        StorageRequest::RegistryRemove { label, key } => {
+            let row: Option<(Vec<u8>, String, String)> = conn
+                .prepare_cached(q::REGISTRY_ROW)
+                .and_then(|mut s| {
+                    s.query_row([label, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
+                .map_err(sql("reading a registry key"))?;
+            let Some((value, digest, bound_by)) = row else {
+                return read(StorageResponse::Removed(None));
+            };
+            let last: Option<i64> = conn
+                .prepare_cached(q::REGISTRY_LAST_REMOVAL)
+                .and_then(|mut s| s.query_row([label, key], |r| r.get(0)).optional())
+                .map_err(sql("reading a registry key's removals"))?;
+            let removal = to_i64(next_removal(key, last.map(to_u64)).map_err(Failure::Refused)?);
+            // Moved, never dropped: the removed binding stays in `registry_removed` for audit.
+            conn.prepare_cached(q::REGISTRY_REMOVED_INSERT)
+                .and_then(|mut s| s.execute(params![label, key, removal, value, digest, bound_by, run_id]))
+                .map_err(sql("recording a removed registry binding"))?;
+            conn.prepare_cached(q::REGISTRY_DELETE)
+                .and_then(|mut s| s.execute([label, key]))
+                .map_err(sql("removing a registry key"))?;
+            Ok(StorageResponse::Removed(Some(digest)))
+        }
+        StorageRequest::StateList {
+            label,
+            start_after,
+            max_count,
+        } => {
+            if list_is_empty(*max_count) {
+                return read(StorageResponse::Keys(Vec::new()));
+            }
+            let mut stmt = conn.prepare_cached(q::STATE_LIST).map_err(sql("listing state keys"))?;
+            let keys = stmt
+                .query_map(
+                    params![label, start_after.as_deref().unwrap_or(""), i64::from(*max_count)],
+                    |r| r.get(0),
+                )
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+                .map_err(sql("listing state keys"))?;
+            read(StorageResponse::Keys(keys))
         }
         StorageRequest::EventsAppend { label, key, payload } => {
             // The stream's last seq (0 if empty): one seek in the primary key. Under the write lock nobody

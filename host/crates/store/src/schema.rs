@@ -11,7 +11,7 @@ use sealed_ledger::GENESIS_HEAD;
 
 /// The schema version this build writes and reads. A database with a higher version was written by a
 /// newer build and is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a sealed store ("SEAL"): marks the file as ours in its header.
 const APPLICATION_ID: i64 = 0x5345_414C;
@@ -22,7 +22,7 @@ const BUSY_SLICE: Duration = Duration::from_secs(1);
 const BACKOFF_START: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(250);
 
-/// Schema v1.
+/// Schema v1 (v2 adds [`SCHEMA_V2_ADD`]).
 ///
 /// * Data tables are keyed by their primary keys, so every statement on the run path is an index
 ///   lookup: per-run cost grows with log(store size), never linearly.
@@ -75,6 +75,26 @@ CREATE TABLE ledger (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     head           TEXT NOT NULL,
     runs_committed INTEGER NOT NULL CHECK (runs_committed >= 0)
+);
+";
+
+/// What v2 adds to v1: the history of removed registry bindings (`registry.remove`, contract 0.1.1).
+///
+/// A remove moves the live row out of `registry` into this table, so `registry` keeps holding only live
+/// bindings (every existing statement and the write-once check stay as they were) and nothing is ever
+/// forgotten: the bytes, the run that bound them (`bound_by`, the `registry` row's `run_id`) and the run
+/// that removed them. `removal` numbers the removals of one key from 1 (a key may be bound again after
+/// a remove, and removed again).
+const SCHEMA_V2_ADD: &str = "
+CREATE TABLE registry_removed (
+    label        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    removal      INTEGER NOT NULL CHECK (removal >= 1),
+    value        BLOB NOT NULL,
+    value_sha256 TEXT NOT NULL,
+    bound_by     TEXT NOT NULL REFERENCES runs (run_id),
+    removed_by   TEXT NOT NULL REFERENCES runs (run_id),
+    PRIMARY KEY (label, key, removal)
 );
 ";
 
@@ -148,6 +168,8 @@ pub(crate) fn set_busy_timeout(conn: &Connection, wait: Duration) -> Result<(), 
 enum Found {
     /// A sealed store of the current schema version.
     Current,
+    /// A sealed store of schema version 1: upgraded in place to 2 (one added table, nothing rewritten).
+    Version1,
     /// An empty database: the schema must be created.
     Empty,
 }
@@ -196,6 +218,7 @@ fn inspect(conn: &Connection, db: &Path) -> Result<Found, StoreError> {
             "schema version {v} was written by a newer sealed build; this build supports schema version \
              {SCHEMA_VERSION} and refuses to open it (upgrade the host)"
         ))),
+        Some(1) => Ok(Found::Version1),
         Some(v) if v < SCHEMA_VERSION => Err(schema_err(format!(
             "unknown schema version {v} (this build knows only version {SCHEMA_VERSION})"
         ))),
@@ -225,7 +248,8 @@ fn map_open_read(e: rusqlite::Error, db: &Path) -> StoreError {
     }
 }
 
-/// Makes sure the database is in WAL mode and holds the current schema, creating it if empty.
+/// Makes sure the database is in WAL mode and holds the current schema, creating it if empty and
+/// upgrading a version-1 store to version 2 (the only time opening writes to an existing store).
 ///
 /// Safe against several processes opening a fresh data root at once: creation happens under
 /// `BEGIN IMMEDIATE` and re-checks what it found after taking the lock.
@@ -269,12 +293,23 @@ pub(crate) fn prepare(conn: &Connection, db: &Path, wait: Duration) -> Result<()
     set_busy_timeout(conn, wait)
 }
 
-/// Inside the write lock: another process may have created the schema meanwhile.
+/// Inside the write lock: another process may have created (or upgraded) the schema meanwhile.
 fn create_if_empty(conn: &Connection, db: &Path) -> Result<(), StoreError> {
-    if let Found::Current = inspect(conn, db)? {
-        return Ok(());
+    match inspect(conn, db)? {
+        Found::Current => return Ok(()),
+        Found::Version1 => {
+            // Additive: v1 rows stay as they are, and the new table starts empty.
+            conn.execute_batch(SCHEMA_V2_ADD)
+                .map_err(StoreError::io("upgrading the schema to version 2"))?;
+            conn.execute("UPDATE schema_version SET version = ?1 WHERE id = 1", [SCHEMA_VERSION])
+                .map_err(StoreError::io("writing the schema version"))?;
+            return Ok(());
+        }
+        Found::Empty => {}
     }
     conn.execute_batch(SCHEMA_V1)
+        .map_err(StoreError::io("creating the schema"))?;
+    conn.execute_batch(SCHEMA_V2_ADD)
         .map_err(StoreError::io("creating the schema"))?;
     conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}"))
         .map_err(StoreError::io("setting the application id"))?;

@@ -116,6 +116,8 @@ pub enum Request {
     RegistryGet { label: String, key: String },
     #[serde(rename = "registry.exists")]
     RegistryExists { label: String, key: String },
+    #[serde(rename = "registry.remove")]
+    RegistryRemove { label: String, key: String },
     #[serde(rename = "events.append")]
     EventsAppend {
         label: String,
@@ -140,6 +142,18 @@ pub enum Request {
         #[serde(deserialize_with = "base64_bytes")]
         value: Vec<u8>,
     },
+    #[serde(rename = "state.list")]
+    StateList {
+        label: String,
+        #[serde(default)]
+        start_after: Option<String>,
+        max_count: u32,
+    },
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn base64_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
@@ -151,7 +165,10 @@ impl Request {
     fn is_write(&self) -> bool {
         matches!(
             self,
-            Self::RegistryInsert { .. } | Self::EventsAppend { .. } | Self::StateStoreIfVersion { .. }
+            Self::RegistryInsert { .. }
+                | Self::RegistryRemove { .. }
+                | Self::EventsAppend { .. }
+                | Self::StateStoreIfVersion { .. }
         )
     }
 
@@ -165,6 +182,17 @@ impl Request {
             }
             Self::RegistryGet { label, key } => json!({ "value": s.registry_get(label, key)?.map(|v| b64(&v)) }),
             Self::RegistryExists { label, key } => json!({ "exists": s.registry_exists(label, key)? }),
+            Self::RegistryRemove { label, key } => {
+                // The host answers with the digest of the bytes unbound: computed the same way here.
+                let before = s.registry.get(&(label.clone(), key.clone())).cloned();
+                s.registry_remove(label, key)?;
+                json!({ "removed": before.map(|v| sha256_hex(&v)) })
+            }
+            Self::StateList {
+                label,
+                start_after,
+                max_count,
+            } => json!({ "keys": s.state_list_keys(label, start_after.as_deref(), *max_count)? }),
             Self::EventsAppend { label, key, payload } => json!({ "seq": s.events_append(label, key, payload)? }),
             Self::EventsRead {
                 label,
@@ -347,9 +375,9 @@ fn parse_grants(list: &[Grant]) -> Result<BTreeSet<(String, String, String)>, St
     let mut set = BTreeSet::new();
     for g in list {
         let ops: &[&str] = match g.interface.as_str() {
-            "registry" => &["insert", "get", "exists"],
+            "registry" => &["insert", "get", "exists", "remove"],
             "events" => &["append", "read"],
-            "state" => &["load", "store"],
+            "state" => &["load", "store", "list"],
             other => return Err(format!("a grant names the unknown interface {other:?}")),
         };
         for op in &g.ops {
@@ -395,6 +423,19 @@ impl Storage for VectorStorage {
     fn registry_exists(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
         self.gate("registry", label, "exists")?;
         self.inner.registry_exists(label, key)
+    }
+    fn registry_remove(&mut self, label: &str, key: &str) -> Result<bool, StorageError> {
+        self.gate("registry", label, "remove")?;
+        self.inner.registry_remove(label, key)
+    }
+    fn state_list_keys(
+        &mut self,
+        label: &str,
+        start_after: Option<&str>,
+        max_count: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        self.gate("state", label, "list")?;
+        self.inner.state_list_keys(label, start_after, max_count)
     }
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError> {
         self.gate("events", label, "append")?;

@@ -126,7 +126,7 @@ const PRELUDE: &str = r#"
   (data (i32.const 16) "SUCCESS")
 "#;
 
-const RUN: &str = r#""sealed:capability/node@0.1.0#run""#;
+const RUN: &str = r#""sealed:capability/node@0.1.1#run""#;
 
 fn module(imports: &str, body: &str, data: &str) -> String {
     format!(
@@ -174,8 +174,8 @@ pub fn grow() -> VerifiedComponent {
 /// Side effect: `registry.insert("actors", "k1", <input bytes>)`. Outcomes: SUCCESS (`"inserted"`),
 /// ALREADY_EXISTS (`"already-exists"`), and STORAGE_ERROR (`{"case":N}` with N the storage-error case)
 /// — the guest carries on after a refusal, as a careless or malicious one would.
-pub fn insert() -> VerifiedComponent {
-    let imports = r#"(import "sealed:capability/registry@0.1.0" "insert"
+fn insert_module() -> String {
+    let imports = r#"(import "sealed:capability/registry@0.1.1" "insert"
         (func $insert (param i32 i32 i32 i32 i32 i32 i32)))"#;
     let data = r#"
       (data (i32.const 32) "actors") (data (i32.const 40) "k1")
@@ -192,15 +192,28 @@ pub fn insert() -> VerifiedComponent {
         (else
           (i32.store8 (i32.const 128) (i32.add (i32.const 48) (i32.load8_u (i32.const 612))))
           (call $ok (i32.const 100) (i32.const 13) (i32.const 120) (i32.const 10))))"#;
-    pin(
-        "fixture-insert",
-        component(None, "side-effect", &module(imports, body, data)),
-    )
+    module(imports, body, data)
+}
+
+pub fn insert() -> VerifiedComponent {
+    pin("fixture-insert", component(None, "side-effect", &insert_module()))
+}
+
+/// [`insert`] as a component built against contract **0.1.0** (the WIT as it was before 0.1.1 added
+/// `registry.remove` and `state.list-keys`, kept in `tests/fixtures/capability-0.1.0.wit`): it imports
+/// `registry@0.1.0` and exports `node@0.1.0`, like every component pinned by a snapshot sealed before
+/// 0.1.1.
+pub fn insert_0_1_0() -> VerifiedComponent {
+    let wit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capability-0.1.0.wit"))
+            .unwrap();
+    let bytes = component(Some(&wit), "side-effect", &insert_module().replace("@0.1.1", "@0.1.0"));
+    pin("fixture-insert-0.1.0", bytes)
 }
 
 /// Side effect importing `state` (`state.load("counters", "c")`, result ignored).
 pub fn state_loader() -> VerifiedComponent {
-    let imports = r#"(import "sealed:capability/state@0.1.0" "load" (func $load (param i32 i32 i32 i32 i32)))"#;
+    let imports = r#"(import "sealed:capability/state@0.1.1" "load" (func $load (param i32 i32 i32 i32 i32)))"#;
     let data = r#"(data (i32.const 32) "counters") (data (i32.const 48) "null")"#;
     let body = r#"
       (call $load (i32.const 32) (i32.const 8) (i32.const 48) (i32.const 1) (i32.const 608))
@@ -216,7 +229,7 @@ pub fn wasi() -> VerifiedComponent {
     let wit = r#"
       package wasi:cli@0.2.0;
       interface exit { exit: func(status: result); }
-      world wasi-node { import exit; export sealed:capability/node@0.1.0; }"#;
+      world wasi-node { import exit; export sealed:capability/node@0.1.1; }"#;
     let imports = r#"(import "wasi:cli/exit@0.2.0" "exit" (func $exit (param i32)))"#;
     let body = "(call $exit (i32.const 0)) unreachable";
     pin(

@@ -115,3 +115,32 @@ pub fn commit_run(store: &Store, run_id: &str, body: impl FnOnce(&mut RunTx)) ->
     body(&mut tx);
     tx.commit(record("OK")).unwrap()
 }
+
+/// `registry.remove`: the digest of the bytes unbound, or `None` when nothing was bound.
+pub fn remove(tx: &mut RunTx, label: &str, key: &str) -> Option<String> {
+    match tx
+        .execute(&StorageRequest::RegistryRemove {
+            label: label.into(),
+            key: key.into(),
+        })
+        .unwrap()
+    {
+        StorageResponse::Removed(d) => d,
+        other => panic!("unexpected response {other:?}"),
+    }
+}
+
+/// `state.list`.
+pub fn list(tx: &mut RunTx, label: &str, start_after: Option<&str>, max_count: u32) -> Vec<String> {
+    match tx
+        .execute(&StorageRequest::StateList {
+            label: label.into(),
+            start_after: start_after.map(str::to_string),
+            max_count,
+        })
+        .unwrap()
+    {
+        StorageResponse::Keys(k) => k,
+        other => panic!("unexpected response {other:?}"),
+    }
+}
