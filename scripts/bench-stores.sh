@@ -30,20 +30,20 @@ trap cleanup EXIT
 db_url() { python3 -c 'import sys,re; u=sys.argv[1]; b,q=(u.split("?",1)+[""])[:2]; i=b.find("://")+3; j=b.find("/",i); j=len(b) if j<0 else j; print(b[:j]+"/"+sys.argv[2]+("?"+q if q else ""))' "$PG" "$1"; }
 psql_admin() { psql -X -q "$PG" -c "$1"; }
 
-start_host() { # data-root store -> prints the port
+start_host() { # data-root store: starts a host, sets PORT
   local log="$1.log"
   "$HOST" serve --snapshot "$SNAP" --trust "$TRUST" --data-root "$1" --store "$2" --cache-dir "$CACHE" \
       --listen 127.0.0.1:0 --queue 256 >"$log" 2>"$1.err" &
   PIDS+=($!)
   for _ in $(seq 1 600); do
-    if grep -q "listening on" "$log" 2>/dev/null; then grep -o "127.0.0.1:[0-9]*" "$log" | head -1 | cut -d: -f2; return; fi
+    if grep -q "listening on" "$log" 2>/dev/null; then PORT=$(grep -o "127.0.0.1:[0-9]*" "$log" | head -1 | cut -d: -f2); return; fi
     sleep 0.2
   done
   echo "host did not start: $(cat "$1.err")" >&2; exit 1
 }
 
-cell() { # name hosts store-kind
-  local name=$1 hosts=$2 kind=$3 store ports=() i
+cell() { # label slug hosts store-kind
+  local label=$1 name=$2 hosts=$3 kind=$4 store ports=() i
   if [[ $kind == postgres ]]; then
     local db="sealed_bench_$$_${hosts}_$RANDOM"
     psql_admin "CREATE DATABASE $db"
@@ -51,7 +51,7 @@ cell() { # name hosts store-kind
   else
     store=data-root
   fi
-  for i in $(seq 1 "$hosts"); do ports+=("$(start_host "$WORK/$name-$i" "$store")"); done
+  for i in $(seq 1 "$hosts"); do start_host "$WORK/$name-$i" "$store"; ports+=("$PORT"); done
   # Warm-up: one run per host (compiled-component cache, connections).
   for p in "${ports[@]}"; do
     curl -sf -o /dev/null -X POST --data "{\"actor\":{\"email\":\"warm-$p-$name@example.org\",\"first_name\":\"A\",\"last_name\":\"B\"}}" \
@@ -68,14 +68,14 @@ cell() { # name hosts store-kind
   wait 2>/dev/null || true
   PIDS=()
   [[ $kind == postgres ]] && psql_admin "DROP DATABASE $db WITH (FORCE)"
-  python3 -c "import sys; n,s,f=int(sys.argv[1]),float(sys.argv[3])-float(sys.argv[2]),int(sys.argv[4]); print(f'| {sys.argv[5]} | {n} | {s:.2f} | {n/s:.1f} | {f} |')" "$RUNS" "$t0" "$t1" "$fails" "$name"
+  python3 -c "import sys; n,s,f=int(sys.argv[1]),float(sys.argv[3])-float(sys.argv[2]),int(sys.argv[4]); print(f'| {sys.argv[5]} | {n} | {s:.2f} | {n/s:.1f} | {f} |')" "$RUNS" "$t0" "$t1" "$fails" "$label"
 }
 
 echo "host binary: $HOST; $RUNS registrations per cell, $CLIENTS concurrent clients in all; $(nproc) CPUs"
 echo
 echo "| store, hosts | runs | seconds | runs/s | non-200 |"
 echo "|---|---|---|---|---|"
-cell "SQLite, 1 host" 1 sqlite
-cell "PostgreSQL, 1 host" 1 postgres
-cell "PostgreSQL, 2 hosts" 2 postgres
-cell "PostgreSQL, 3 hosts" 3 postgres
+cell "SQLite, 1 host" sqlite1 1 sqlite
+cell "PostgreSQL, 1 host" pg1 1 postgres
+cell "PostgreSQL, 2 hosts" pg2 2 postgres
+cell "PostgreSQL, 3 hosts" pg3 3 postgres
