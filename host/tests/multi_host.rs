@@ -394,3 +394,56 @@ fn killing_one_host_mid_run_leaves_no_partial_write_and_the_others_keep_serving(
         "interrupted runs of the killed host were recovered at restart"
     );
 }
+
+/// `host run --store postgres://…` from two data roots: a run id used on one host is refused on the other
+/// (`RUN_ID_REUSED`, consumed in the shared store), the registration made by one is ALREADY_REGISTERED
+/// on the other, and each trace verifies and replays with no database.
+#[test]
+fn host_run_on_two_data_roots_shares_run_ids_and_data() {
+    let db = FreshDb::create();
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("actor.json");
+    std::fs::write(&payload, actor("one-shot")).unwrap();
+    let run = |data: &Path, run_id: &str| {
+        let o = Command::new(HOST)
+            .args(["--json", "run", "--snapshot", s(&snapshot("register-actor"))])
+            .args(["--wf", "register_actor", "--payload", s(&payload)])
+            .args(["--data-root", s(data), "--store", &db.url, "--run-id", run_id])
+            .args(["--trust", s(&trust()), "--cache-dir", s(&cache_dir())])
+            .env_remove("SEALED_CACHE_DIR")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
+        (o.status.code(), v)
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (code, v) = run(&a, "shared-id-1");
+    assert_eq!(
+        (code, v["data"]["status"].as_str()),
+        (Some(0), Some("REGISTERED")),
+        "{v}"
+    );
+    let (code, v) = run(&b, "shared-id-1");
+    assert_eq!(v["error"]["code"].as_str(), Some("RUN_ID_REUSED"), "{v}");
+    assert_ne!(code, Some(0));
+    assert!(
+        !b.join("traces/shared-id-1").exists(),
+        "a refused run id starts no trace"
+    );
+    let (code, v) = run(&b, "shared-id-2");
+    assert_eq!(
+        (code, v["data"]["status"].as_str()),
+        (Some(0), Some("ALREADY_REGISTERED")),
+        "{v}"
+    );
+    verify_and_replay(&a, "register-actor", "shared-id-1");
+    verify_and_replay(&b, "register-actor", "shared-id-2");
+    let store = PgStore::open(&db.url, Duration::from_secs(30)).unwrap();
+    assert_eq!(store.ledger_head().unwrap().runs_committed, 2);
+}
