@@ -19,6 +19,7 @@ pub mod replay;
 pub mod run;
 pub mod sealing;
 pub mod serve;
+pub mod store;
 
 pub use failure::Failure;
 pub use run::{EndKind, PayloadSource, RecoveredRun, Recovery, RunReport, RunRequest, TrustPolicy, recover, run};

@@ -327,7 +327,7 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                 // the head after it are recomputed from the replayed journals, as the store computed them.
                 let recomputed_ledger = || {
                     recorded_end.ledger_before.as_ref().map(|before| {
-                        let writes: Vec<sealed_store::Write> = sink
+                        let writes: Vec<sealed_ledger::Write> = sink
                             .events
                             .iter()
                             .filter_map(|e| match e {
@@ -339,13 +339,13 @@ pub fn replay(engine: &Engine, trace_path: &Path, snapshot_dir: &Path) -> Result
                                 e.result
                                     .as_ref()
                                     .ok()
-                                    .and_then(|r| sealed_store::write_of(&e.request, r))
+                                    .and_then(|r| sealed_ledger::write_of(&e.request, r))
                             })
                             .collect();
-                        let write_set = sealed_store::write_set_digest(&writes);
+                        let write_set = sealed_ledger::write_set_digest(&writes);
                         Ledger {
                             before: before.clone(),
-                            after: sealed_store::next_ledger_head(before, &start.run_id, &write_set),
+                            after: sealed_ledger::next_ledger_head(before, &start.run_id, &write_set),
                             write_set: Some(write_set),
                         }
                     })

@@ -22,6 +22,7 @@
 
 mod c_sdk;
 mod components;
+mod pg;
 mod schema_suite;
 mod standard_tools;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Some("build-c") => c_sdk::build_cmd(&workspace_root(), &args[1..]).map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("ensure-target") => ensure_wasm_target(),
+        Some("pg") => pg::cmd(&target_dir(&workspace_root()), &args[1..]),
         Some("seal-examples") => seal_examples(),
         Some("standard-tools") => standard_tools_cmd(),
         Some("schema-suite") => {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
                  ensure-target                                 install the wasm32-unknown-unknown target if missing\n  \
                  seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
                  standard-tools                                verify a fresh run's evidence with securesystemslib / in-toto (Python venv)\n  \
+                 pg start|stop|url                             a throwaway PostgreSQL under target/pg-test for the tests\n  \
                  schema-suite                                  fetch the pinned JSON-Schema-Test-Suite into target/ (for tests/schema_suite.rs)\n  \
                  repro                                         build the components again from another path, compare bytes"
             );
@@ -178,6 +181,14 @@ fn test(args: &[String]) -> Result<()> {
         suite = Some(schema_suite::ensure(&target_dir(&root))?);
         Ok(())
     });
+    // A throwaway PostgreSQL for the PostgreSQL backend's tests (or the server SEALED_TEST_PG names). If
+    // this fails, those tests fail naming `cargo xtask pg start` (they never skip).
+    let mut pg_url: Option<String> = None;
+    let own_pg = std::env::var(pg::ENV).map_or(true, |v| v.trim().is_empty());
+    run("PostgreSQL for the tests (target/pg-test)", &mut || {
+        pg_url = Some(pg::start(&target_dir(&root))?);
+        Ok(())
+    });
     if built {
         run("cargo test --workspace", &mut || {
             // Every `host` process the tests spawn shares one compiled-component cache (a test that is about
@@ -194,9 +205,13 @@ fn test(args: &[String]) -> Result<()> {
                     // Where the differential test reads the suite (unset when fetching it failed: the test
                     // then fails naming `cargo xtask schema-suite`).
                     .envs(suite.as_ref().map(|dir| (schema_suite::ENV, dir)))
+                    .envs(pg_url.as_ref().map(|url| (pg::ENV, url)))
                     .current_dir(&root),
             )
         });
+    }
+    if own_pg && pg_url.is_some() {
+        run("stop the test PostgreSQL", &mut || pg::stop(&target_dir(&root)));
     }
     if built {
         // After `cargo test`, which built target/debug/host. A failure here is a FAIL in the summary, like

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::Args;
 use sealed_host::output::Envelope;
 use sealed_host::{Failure, Recovery};
-use sealed_store::Store;
 use serde_json::json;
 
 use super::{fail, term};
@@ -19,6 +18,10 @@ pub struct RecoverArgs {
     /// run-signer private key for the attestations (default: <data-root>/keys/run-signer.key).
     #[arg(long)]
     pub run_key: Option<PathBuf>,
+    /// The store: `data-root` (SQLite in the data root, the default) or a PostgreSQL URL
+    /// (postgres://user@host:port/db) shared by many hosts. Keys and traces stay in the data root.
+    #[arg(long, value_name = "STORE", default_value = "data-root", value_parser = sealed_host::store::parse_store_arg)]
+    pub store: sealed_host::store::StoreLocation,
 }
 
 /// Completes every interrupted run; exit code 0, or 1 if one could not be completed.
@@ -27,11 +30,11 @@ pub fn execute(args: RecoverArgs, json_mode: bool) -> anyhow::Result<u8> {
         Ok((k, _)) => k,
         Err(f) => return Ok(fail(&f, json_mode)),
     };
-    let store = match Store::open_with(&args.data_root, sealed_host::run::execute::store_options()) {
+    let store = match args.store.open(&args.data_root) {
         Ok(s) => s,
-        Err(e) => return Ok(fail(&Failure::new(e.code(), e.to_string()), json_mode)),
+        Err(f) => return Ok(fail(&f, json_mode)),
     };
-    let recovered = sealed_host::recover(&args.data_root, &store, &run_key);
+    let recovered = sealed_host::recover(&args.data_root, &*store, &run_key);
     let failed = recovered
         .iter()
         .filter(|r| matches!(r.recovery, Recovery::Failed { .. }))

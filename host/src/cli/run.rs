@@ -42,6 +42,10 @@ pub struct RunArgs {
     pub report: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The store: `data-root` (SQLite in the data root, the default) or a PostgreSQL URL
+    /// (postgres://user@host:port/db) shared by many hosts. Keys and traces stay in the data root.
+    #[arg(long, value_name = "STORE", default_value = "data-root", value_parser = sealed_host::store::parse_store_arg)]
+    pub store: sealed_host::store::StoreLocation,
 }
 
 /// Runs the workflow and prints its report; the exit code is the run's end (see `host run --help`).
@@ -57,6 +61,7 @@ pub fn execute(args: RunArgs, json_mode: bool) -> anyhow::Result<u8> {
         run_key,
         report,
         cache,
+        store,
     } = args;
     let payload = if payload == Path::new("-") {
         // Read by the run, with the payload cap: not JSON (or too large) is a refusal with a trace, not a
@@ -112,7 +117,7 @@ pub fn execute(args: RunArgs, json_mode: bool) -> anyhow::Result<u8> {
             }
         }
     };
-    let result = sealed_host::run::run_reported(&engine, &req, &observe, report);
+    let result = sealed_host::run::run_reported_at(&engine, &req, &store, &observe, report);
     if let Some(b) = bar.borrow().as_ref() {
         b.finish();
     }

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, bytes (413 beyond).
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES, value_name = "N")]
     pub max_body_bytes: u64,
+    /// The store: `data-root` (SQLite in the data root, the default) or a PostgreSQL URL
+    /// (postgres://user@host:port/db) shared by many hosts. Keys and traces stay in the data root.
+    #[arg(long, value_name = "STORE", default_value = "data-root", value_parser = sealed_host::store::parse_store_arg)]
+    pub store: sealed_host::store::StoreLocation,
 }
 
 /// Starts the server, prints `listening on http://ADDR`, and serves until SIGTERM/SIGINT (exit 0). A server
@@ -65,6 +69,7 @@ pub fn execute(args: ServeArgs, json_mode: bool) -> anyhow::Result<u8> {
         workers,
         queue,
         max_body_bytes,
+        store,
     } = args;
     let trust = match trust.policy() {
         Ok(t) => t,
@@ -81,6 +86,7 @@ pub fn execute(args: ServeArgs, json_mode: bool) -> anyhow::Result<u8> {
         workers,
         queue,
         max_body_bytes,
+        store,
     };
     let server = match Server::start(options, trust) {
         Ok(s) => s,

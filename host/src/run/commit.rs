@@ -3,13 +3,18 @@
 //! Owns turning the store's answer into the ledger account the trace records. It must never commit a run
 //! that did not reach a terminal node.
 
-use sealed_store::{RunRecord, RunTx};
+use sealed_storage::{RunRecord, RunTransaction};
 
 use super::record::Ledger;
 use crate::Failure;
 
 /// Commits `tx` (the run reached a terminal with `status`); on success the ledger heads and write-set.
-pub(crate) fn commit(tx: RunTx, snapshot_digest: &str, workflow: &str, status: &str) -> Result<Ledger, Failure> {
+pub(crate) fn commit(
+    tx: Box<dyn RunTransaction>,
+    snapshot_digest: &str,
+    workflow: &str,
+    status: &str,
+) -> Result<Ledger, Failure> {
     let record = RunRecord {
         snapshot_digest: snapshot_digest.to_string(),
         workflow: workflow.to_string(),
@@ -25,7 +30,7 @@ pub(crate) fn commit(tx: RunTx, snapshot_digest: &str, workflow: &str, status: &
 }
 
 /// Rolls `tx` back (the run failed while holding the store); the state after is the state it held.
-pub(crate) fn roll_back(tx: RunTx) -> Ledger {
+pub(crate) fn roll_back(tx: Box<dyn RunTransaction>) -> Ledger {
     let ledger = Ledger::unchanged(tx.ledger_before());
     drop(tx.rollback());
     ledger

@@ -19,7 +19,9 @@ use sealed_engine::Prepared;
 use sealed_graph::{NodeInvoker, Returned, Walk};
 use sealed_snapshot::canonical::{digest_json, to_vec};
 use sealed_snapshot::{Node, TaskNode};
-use sealed_store::Store;
+use sealed_storage::DataStore;
+
+use crate::store::StoreLocation;
 use sealed_trace::{Admission, NodeRecord, RunFiles, RunStart, TraceError, TraceEvent, TraceWriter};
 use serde_json::Value;
 
@@ -45,13 +47,28 @@ pub struct Job {
     pub run_key: Arc<PrivateKey>,
 }
 
-/// Where the run's store transaction comes from.
+/// Where the run's store transaction comes from. The run sees only the [`DataStore`] trait.
 #[derive(Debug, Clone, Copy)]
 pub enum StoreAccess<'a> {
-    /// Open the job's data root for this run (one-shot).
+    /// Open the job's data root's SQLite store for this run (one-shot).
     Open,
-    /// An already opened store of the job's data root (a long-running server keeps one).
-    Shared(&'a Store),
+    /// Open the store at this location for this run (one-shot `host run --store …`).
+    At(&'a StoreLocation),
+    /// An already opened store (a long-running server keeps one).
+    Shared(&'a dyn DataStore),
+}
+
+/// Who records a run id as used: the data root's `run-ids/` directory (the SQLite store's rule, without
+/// opening its database), or an opened store (a shared store records it for every host).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RunIds<'a> {
+    DataRoot,
+    Store(&'a dyn DataStore),
+}
+
+fn id_failure(e: &sealed_storage::StoreError) -> Failure {
+    let f = Failure::new(e.code(), e.to_string());
+    if e.is_environmental() { f.nondeterministic() } else { f }
 }
 
 /// Executes `job` against `plan`. Never panics on bad input; every outcome is a [`RunReport`] with a trace,
@@ -68,9 +85,13 @@ pub(crate) struct Opened {
     pub marker: super::pending::Marker,
 }
 
-pub(crate) fn open_run(job: &Job) -> Result<Opened, Failure> {
+pub(crate) fn open_run(job: &Job, ids: RunIds<'_>) -> Result<Opened, Failure> {
     let run_id = super::id::resolve(job.run_id.as_deref())?;
-    super::id::consume(&job.data_root, &run_id)?;
+    match ids {
+        RunIds::DataRoot => sealed_store::consume_run_id(&job.data_root, &run_id),
+        RunIds::Store(store) => store.consume_run_id(&run_id),
+    }
+    .map_err(|e| id_failure(&e))?;
     let trace_root = job.trace_dir.clone().unwrap_or_else(|| job.data_root.join("traces"));
     let files = RunFiles::new(&trace_root, &run_id);
     // The marker comes before the trace, so a trace the run leaves unfinished always has one.
@@ -120,12 +141,27 @@ pub(crate) fn execute_observed(
     observe: &dyn Fn(Progress<'_>),
     timing: Timing,
 ) -> Result<RunReport, Failure> {
+    // A store other than the data root's is opened first: it records the run id (for every host sharing
+    // it). If it cannot be reached, the run id is not consumed and no trace is started.
+    let early: Option<Arc<dyn DataStore>> = match store {
+        StoreAccess::At(loc) if !loc.is_data_root() => Some(loc.open(&job.data_root)?),
+        _ => None,
+    };
+    let store = match (&early, store) {
+        (Some(s), _) => StoreAccess::Shared(&**s),
+        (None, StoreAccess::At(_)) => StoreAccess::Open,
+        (None, other) => other,
+    };
+    let ids = match store {
+        StoreAccess::Shared(s) => RunIds::Store(s),
+        _ => RunIds::DataRoot,
+    };
     let Opened {
         run_id,
         files,
         mut trace,
         marker,
-    } = open_run(job)?;
+    } = open_run(job, ids)?;
     let snapshot = plan.snapshot();
     let payload = read_payload(&job.payload, plan.max_payload_bytes(&job.workflow));
     // Admission runs before the payload is written anywhere (the trace's first line records it): the
@@ -204,9 +240,16 @@ pub(crate) fn execute_observed(
     let t = Instant::now();
     let opened;
     let mut recovered = Vec::new();
-    let store = match store {
-        StoreAccess::Shared(s) => s,
-        StoreAccess::Open => match Store::open_with(&job.data_root, store_options()) {
+    let store: &dyn DataStore = match store {
+        StoreAccess::Shared(s) => {
+            if early.is_some() {
+                // Opened for this one run: complete the evidence of this data root's dead runs, as below.
+                recovered = super::recover::recover(&job.data_root, s, &job.run_key);
+            }
+            s
+        }
+        StoreAccess::Open | StoreAccess::At(_) => match sealed_store::Store::open_with(&job.data_root, store_options())
+        {
             Ok(s) => {
                 opened = s;
                 // Opening the data root completes the evidence of runs whose process died (one directory

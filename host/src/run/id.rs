@@ -1,9 +1,8 @@
-//! Run ids: how a fresh one is made, which ones are acceptable, and the single-use rule per data root.
+//! Run ids: how a fresh one is made and which ones are acceptable.
 //!
-//! Owns the `run-ids/` directory of a data root. It must never reuse or forget an id once consumed: replay
-//! protection depends on it.
-
-use std::path::Path;
+//! The single-use rule is the store's ([`sealed_storage::DataStore::consume_run_id`]: the data root's
+//! `run-ids/` directory for SQLite, a table shared by every host for PostgreSQL). Must never hand out an
+//! id that is not a safe file name.
 
 use crate::Failure;
 
@@ -55,26 +54,5 @@ pub(crate) fn resolve(requested: Option<&str>) -> Result<String, Failure> {
             format!("run id {id:?} must be 1-128 characters of A-Z, a-z, 0-9, '-' or '_'"),
         )),
         None => new_run_id(),
-    }
-}
-
-/// Marks `run_id` as used in this data root, once and for all: an explicit id that was already used is
-/// refused (replay protection), whether that earlier run succeeded or not. `O_EXCL` makes this atomic
-/// across processes.
-pub(crate) fn consume(data_root: &Path, run_id: &str) -> Result<(), Failure> {
-    let dir = data_root.join("run-ids");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::new("RUN_ID_IO", format!("cannot create {}: {e}", dir.display())).nondeterministic())?;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dir.join(run_id))
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Failure::new(
-            "RUN_ID_REUSED",
-            format!("run id {run_id} was already used in data root {}", data_root.display()),
-        )),
-        Err(e) => Err(Failure::new("RUN_ID_IO", format!("cannot record run id {run_id}: {e}")).nondeterministic()),
     }
 }

@@ -29,6 +29,7 @@ pub mod record;
 pub mod recover;
 pub mod verify;
 
+pub use crate::store::StoreLocation;
 pub use execute::{Job, StoreAccess, execute};
 pub use id::new_run_id;
 pub use load::PayloadSource;
@@ -137,6 +138,17 @@ pub fn run_reported(
     observe: &dyn Fn(Progress<'_>),
     report: bool,
 ) -> Result<RunReport, Failure> {
+    run_reported_at(engine, req, &StoreLocation::DataRoot, observe, report)
+}
+
+/// [`run_reported`] against the store at `store` (`host run --store …`).
+pub fn run_reported_at(
+    engine: &Engine,
+    req: &RunRequest,
+    store: &StoreLocation,
+    observe: &dyn Fn(Progress<'_>),
+    report: bool,
+) -> Result<RunReport, Failure> {
     let job = &req.job;
     let mut timing = record::Timing::new();
     let t = Instant::now();
@@ -145,7 +157,7 @@ pub fn run_reported(
     tracing::info!(snapshot = %req.snapshot.display(), ok = plan.is_ok(), "snapshot verified");
     Ok(match plan {
         Ok(plan) => {
-            let mut r = execute::execute_observed(&plan, job, StoreAccess::Open, observe, timing)?;
+            let mut r = execute::execute_observed(&plan, job, StoreAccess::At(store), observe, timing)?;
             if report {
                 write_report(&mut r, Some(plan.snapshot().manifest()));
             }
@@ -153,12 +165,22 @@ pub fn run_reported(
         }
         Err(f) => {
             // Nothing from the snapshot is trusted, so the start line records only what the caller asked for.
+            // The run id is consumed where the store says, even for a snapshot that cannot run.
+            let shared = if store.is_data_root() {
+                None
+            } else {
+                Some(store.open(&job.data_root)?)
+            };
+            let ids = match &shared {
+                Some(s) => execute::RunIds::Store(&**s),
+                None => execute::RunIds::DataRoot,
+            };
             let execute::Opened {
                 run_id,
                 files,
                 mut trace,
                 marker,
-            } = execute::open_run(job)?;
+            } = execute::open_run(job, ids)?;
             let payload = load::read_payload(&job.payload, load::MAX_PAYLOAD_BYTES);
             trace
                 .append(&execute::run_start(

@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 
 use sealed_attest::{PrivateKey, RunAttestationInputs};
-use sealed_store::Store;
+use sealed_storage::DataStore;
 use sealed_trace::{RunFiles, TraceEvent, TraceWriter};
 use serde::Serialize;
 use serde_json::json;
@@ -29,6 +29,9 @@ use super::StepReport;
 use super::pending::{self, Orphan};
 use super::record::{Ledger, run_end};
 use crate::Failure;
+
+/// How old an unlocked `<run-id>.tmp` marker must be before recovery removes it.
+const TMP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What recovery did with one dead run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,7 +58,7 @@ pub struct RecoveredRun {
 
 /// Completes every dead run of `data_root` (see the module doc). Never fails as a whole: each run's
 /// result is reported, and a run that cannot be completed keeps its marker.
-pub fn recover(data_root: &Path, store: &Store, run_key: &PrivateKey) -> Vec<RecoveredRun> {
+pub fn recover(data_root: &Path, store: &dyn DataStore, run_key: &PrivateKey) -> Vec<RecoveredRun> {
     let dir = pending::pending_dir(data_root);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -78,8 +81,15 @@ pub fn recover(data_root: &Path, store: &Store, run_key: &PrivateKey) -> Vec<Rec
     for name in names {
         let path = dir.join(&name);
         if name.ends_with(".tmp") {
-            // A marker still being written when its process died: the run had not started.
-            if let Ok(Some(orphan)) = pending::take_orphan(&path) {
+            // A marker still being written when its process died: the run had not started. A live process
+            // creates its `.tmp` and locks it a moment later; in between it looks dead, so only one older
+            // than TMP_GRACE is removed (removing a fresh one made that run fail with RUN_ID_IO).
+            let settled = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= TMP_GRACE);
+            if settled && let Ok(Some(orphan)) = pending::take_orphan(&path) {
                 let _ = orphan.remove();
             }
             continue;
@@ -113,7 +123,7 @@ pub fn recover(data_root: &Path, store: &Store, run_key: &PrivateKey) -> Vec<Rec
     out
 }
 
-fn recover_one(run_id: &str, orphan: Orphan, store: &Store, run_key: &PrivateKey) -> RecoveredRun {
+fn recover_one(run_id: &str, orphan: Orphan, store: &dyn DataStore, run_key: &PrivateKey) -> RecoveredRun {
     let failed = |trace: Option<PathBuf>, reason: String| RecoveredRun {
         run_id: run_id.to_string(),
         trace,
@@ -149,7 +159,7 @@ fn recover_one(run_id: &str, orphan: Orphan, store: &Store, run_key: &PrivateKey
 /// Completes the trace at `body.trace` and signs it. `committed` is the store's row of the run, if any.
 fn complete(
     body: &pending::MarkerBody,
-    committed: Option<&sealed_store::RunRow>,
+    committed: Option<&sealed_storage::RunRow>,
     run_key: &PrivateKey,
 ) -> Result<Recovery, String> {
     let path = &body.trace;

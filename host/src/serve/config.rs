@@ -46,6 +46,8 @@ pub struct ServeOptions {
     pub workers: Option<usize>,
     pub queue: Option<usize>,
     pub max_body_bytes: u64,
+    /// The store: the data root's SQLite database (default) or a shared PostgreSQL database.
+    pub store: crate::store::StoreLocation,
 }
 
 /// The checked configuration: the options as given, and the token loaded from `token_file`.

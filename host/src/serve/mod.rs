@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sealed_store::Store;
+use sealed_storage::DataStore;
 
 use crate::Failure;
 use crate::run::TrustPolicy;
@@ -44,7 +44,7 @@ pub use config::{DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, ServeOptions};
 /// Everything a request handler may use; shared by every connection.
 pub struct State {
     pub catalog: catalog::Catalog,
-    pub store: Arc<Store>,
+    pub store: Arc<dyn DataStore>,
     pub pool: pool::Pool,
     pub metrics: Arc<metrics::Metrics>,
     pub engine: sealed_engine::Engine,
@@ -99,11 +99,10 @@ impl Server {
             tracing::info!(snapshot = %u.snapshot, workflow = %u.workflow, code = %u.failure.code,
                 "workflow cannot run: {}", u.failure.message);
         }
-        let store = Store::open_with(&config.options.data_root, crate::run::execute::store_options())
-            .map_err(|e| Failure::new(e.code(), e.to_string()))?;
+        let store = config.options.store.open(&config.options.data_root)?;
         // Runs of an earlier server (or `host run`) that died before their evidence was complete; runs
         // dying later are completed by the next start or by `host recover`.
-        for r in crate::run::recover(&config.options.data_root, &store, &run_key) {
+        for r in crate::run::recover(&config.options.data_root, &*store, &run_key) {
             tracing::warn!(run_id = %r.run_id, recovery = ?r.recovery, "interrupted run recovered at start");
         }
         let metrics = Arc::new(metrics::Metrics::default());
@@ -128,7 +127,7 @@ impl Server {
         tracing::info!(%local_addr, workers, queue, snapshots = ?catalog.names(), "serving");
         let state = Arc::new(State {
             catalog,
-            store: Arc::new(store),
+            store,
             pool,
             metrics,
             engine,

@@ -117,7 +117,7 @@ pub async fn post(state: &Arc<State>, snapshot: &str, workflow: &str, req: Reque
 /// Executes `job` on this (worker) thread and builds its answer; records the run's metrics.
 fn execute(state: &State, plan: &Plan, job: &Job) -> Reply {
     let started = Instant::now();
-    let result = crate::run::execute(plan, job, StoreAccess::Shared(&state.store));
+    let result = crate::run::execute(plan, job, StoreAccess::Shared(&*state.store));
     let elapsed = started.elapsed();
     match result {
         Ok(report) => {

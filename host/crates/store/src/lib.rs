@@ -28,19 +28,24 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sealed_capability::{Event, Versioned};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sealed_storage::content::{Cell, ContentDigest};
 
 mod error;
 mod run;
 mod schema;
 
 pub use error::StoreError;
-pub use run::{CommitInfo, RunRecord, RunTx};
+pub use run::RunTx;
 pub use schema::SCHEMA_VERSION;
 pub use sealed_ledger::{
     GENESIS_HEAD, Write, WriteKind, encode_write_set, next_ledger_head, sha256_hex, write_of, write_set_digest,
 };
+pub use sealed_storage::{
+    CommitInfo, DataStore, Ledger, RemovedBinding, RunRecord, RunRow, RunTransaction, StoreStats,
+};
+
+/// Directory of the data root holding one empty file per consumed run id.
+pub const RUN_IDS_DIR: &str = "run-ids";
 
 /// File name of the database inside the data root.
 pub const DB_FILE: &str = "sealed.db";
@@ -64,40 +69,6 @@ impl Default for StoreOptions {
     }
 }
 
-/// The ledger: the head of the hash chain over all committed runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ledger {
-    /// Lowercase hex sha256; [`GENESIS_HEAD`] before the first commit.
-    pub head: String,
-    pub runs_committed: u64,
-}
-
-/// Row counts (scans: for ops and tests, not for the run path).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreStats {
-    pub registry_rows: u64,
-    pub event_rows: u64,
-    pub state_rows: u64,
-    pub runs: u64,
-}
-
-/// One committed run, as recorded in `runs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRow {
-    pub run_id: String,
-    pub position: u64,
-    pub snapshot_digest: String,
-    pub workflow: String,
-    pub status: String,
-    pub write_count: u64,
-    pub write_set_digest: String,
-    pub ledger_before: String,
-    pub ledger_after: String,
-}
-
 /// An opened data root. Cheap to keep around; `Send + Sync`. Each [`Store::begin_run`] opens its own
 /// connection, so several stores (or processes) may share a data root: SQLite's locks serialise them.
 #[derive(Debug)]
@@ -109,9 +80,6 @@ pub struct Store {
     /// wait for a running run.
     reader: Mutex<Connection>,
 }
-
-/// Domain tag of [`Store::content_digest`].
-const CONTENT_TAG: &[u8] = b"sealed-store/content/v1\0";
 
 impl Store {
     /// Opens (creating if needed) the data root `data_root` and its database, with default options.
@@ -214,8 +182,7 @@ impl Store {
         let tx = conn
             .transaction()
             .map_err(StoreError::io("starting a read transaction"))?;
-        let mut h = Sha256::new();
-        h.update(CONTENT_TAG);
+        let mut digest = ContentDigest::new();
         let tables: [(&str, u8, usize); 4] = [
             (
                 "SELECT label, key, value, value_sha256, run_id FROM registry ORDER BY label, key",
@@ -240,33 +207,29 @@ impl Store {
             ),
         ];
         for (query, tag, columns) in tables {
-            h.update([tag]);
+            digest.table(tag);
             let mut stmt = tx
                 .prepare(query)
                 .map_err(StoreError::io("reading rows for the content digest"))?;
             let mut rows = stmt
                 .query([])
                 .map_err(StoreError::io("reading rows for the content digest"))?;
-            let mut count: u64 = 0;
             while let Some(row) = rows
                 .next()
                 .map_err(StoreError::io("reading rows for the content digest"))?
             {
-                let mut buf = Vec::new();
+                let mut cells = Vec::with_capacity(columns);
                 for i in 0..columns {
                     let cell = row
                         .get_ref(i)
                         .map_err(StoreError::io("reading rows for the content digest"))?;
-                    encode_cell(&mut buf, cell);
+                    cells.push(cell_of(cell));
                 }
-                h.update(&buf);
-                count += 1;
+                digest.row(&cells);
             }
-            // The row count closes the table, so rows cannot migrate between tables unnoticed.
-            h.update(count.to_be_bytes());
         }
         drop(tx);
-        Ok(hex::encode(h.finalize()))
+        Ok(digest.finish())
     }
 
     /// Row counts.
@@ -433,40 +396,99 @@ impl Store {
     }
 }
 
-/// One removed registry binding (see [`Store::registry_removed`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemovedBinding {
-    /// 1 for the key's first removal, 2 for the next (after it was bound again), …
-    pub removal: u64,
-    /// The bytes the key was bound to.
-    pub value: Vec<u8>,
-    /// The run that bound them.
-    pub bound_by: String,
-    /// The run that removed them.
-    pub removed_by: String,
-}
-
-/// Appends one cell of a row to the content encoding: a type tag, then a length-prefixed value.
-fn encode_cell(out: &mut Vec<u8>, cell: rusqlite::types::ValueRef<'_>) {
+/// One SQLite cell as a cell of the backend-neutral content encoding.
+fn cell_of(cell: rusqlite::types::ValueRef<'_>) -> Cell<'_> {
     use rusqlite::types::ValueRef;
     match cell {
-        ValueRef::Null => out.push(0),
-        ValueRef::Integer(i) => {
-            out.push(1);
-            out.extend_from_slice(&i.to_be_bytes());
-        }
-        ValueRef::Real(f) => {
-            out.push(2);
-            out.extend_from_slice(&f.to_bits().to_be_bytes());
-        }
-        ValueRef::Text(t) => {
-            out.push(3);
-            sealed_ledger::put_bytes(out, t);
-        }
-        ValueRef::Blob(b) => {
-            out.push(4);
-            sealed_ledger::put_bytes(out, b);
-        }
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        // Text columns hold UTF-8 (the store writes only Rust strings); a non-UTF-8 text cell could only
+        // come from a foreign writer, and is hashed as a blob.
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(t) => Cell::Text(t),
+            Err(_) => Cell::Blob(t),
+        },
+        ValueRef::Blob(b) => Cell::Blob(b),
+    }
+}
+
+/// Records `run_id` as used in the data root `data_root`, once and for all: an `O_EXCL` create of
+/// `<data_root>/run-ids/<run_id>`, atomic across processes. The SQLite store's
+/// [`DataStore::consume_run_id`]; callable without opening the database (a refused run never opens it).
+pub fn consume_run_id(data_root: &Path, run_id: &str) -> Result<(), StoreError> {
+    let dir = data_root.join(RUN_IDS_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::RunIdIo {
+        run_id: run_id.to_string(),
+        detail: format!("cannot create {}: {e}", dir.display()),
+    })?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(run_id))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::RunIdUsed {
+            run_id: run_id.to_string(),
+            place: format!("data root {}", data_root.display()),
+        }),
+        Err(e) => Err(StoreError::RunIdIo {
+            run_id: run_id.to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+impl DataStore for Store {
+    fn location(&self) -> String {
+        self.db.display().to_string()
+    }
+
+    fn begin_run(&self, run_id: &str) -> Result<Box<dyn RunTransaction>, StoreError> {
+        Store::begin_run(self, run_id).map(|tx| Box::new(tx) as Box<dyn RunTransaction>)
+    }
+
+    fn consume_run_id(&self, run_id: &str) -> Result<(), StoreError> {
+        consume_run_id(&self.root, run_id)
+    }
+
+    fn ledger_head(&self) -> Result<Ledger, StoreError> {
+        Store::ledger_head(self)
+    }
+
+    fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError> {
+        Store::run(self, run_id)
+    }
+
+    fn registry_get(&self, label: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Store::registry_get(self, label, key)
+    }
+
+    fn events_len(&self, label: &str, key: &str) -> Result<u64, StoreError> {
+        Store::events_len(self, label, key)
+    }
+
+    fn events_read(&self, label: &str, key: &str, from_seq: u64, max_count: u32) -> Result<Vec<Event>, StoreError> {
+        Store::events_read(self, label, key, from_seq, max_count)
+    }
+
+    fn state_get(&self, label: &str, key: &str) -> Result<Option<Versioned>, StoreError> {
+        Store::state_get(self, label, key)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        Store::stats(self)
+    }
+
+    fn registry_removed(&self, label: &str, key: &str) -> Result<Vec<RemovedBinding>, StoreError> {
+        Store::registry_removed(self, label, key)
+    }
+
+    fn state_keys(&self, label: &str, start_after: Option<&str>, max_count: u32) -> Result<Vec<String>, StoreError> {
+        Store::state_keys(self, label, start_after, max_count)
+    }
+
+    fn content_digest(&self) -> Result<String, StoreError> {
+        Store::content_digest(self)
     }
 }

@@ -14,7 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sealed_capability::{
     Event, InsertOutcome, StorageBackend, StorageError, StorageRequest, StorageResponse, Versioned,
 };
-use serde::{Deserialize, Serialize};
+use sealed_storage::registry::{InsertDecision, decide_insert, next_removal};
+use sealed_storage::state::{StoreDecision, decide_store, list_is_empty};
+use sealed_storage::{CommitInfo, RunRecord, RunTransaction, events};
 
 use crate::error::StoreError;
 use sealed_ledger::{Write, next_ledger_head, sha256_hex, write_of, write_set_digest};
@@ -80,32 +82,6 @@ pub(crate) mod q {
         REGISTRY_DELETE,
         STATE_LIST,
     ];
-}
-
-/// What the host records about a run when it commits (its terminal outcome).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRecord {
-    /// `sha256:<hex>` of the snapshot the run executed.
-    pub snapshot_digest: String,
-    /// The workflow name.
-    pub workflow: String,
-    /// The terminal status (e.g. `REGISTERED`).
-    pub status: String,
-}
-
-/// What a commit did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommitInfo {
-    pub run_id: String,
-    /// 1-based commit order of this run in the store (= runs committed including this one).
-    pub position: u64,
-    pub ledger_before: String,
-    pub ledger_after: String,
-    pub write_set_digest: String,
-    /// The ordered write-set that was committed.
-    pub writes: Vec<Write>,
 }
 
 /// An open run transaction. Commit with [`RunTx::commit`]; [`RunTx::rollback`] or dropping it discards
@@ -333,6 +309,28 @@ impl StorageBackend for RunTx {
     }
 }
 
+impl RunTransaction for RunTx {
+    fn run_id(&self) -> &str {
+        RunTx::run_id(self)
+    }
+
+    fn ledger_before(&self) -> &str {
+        RunTx::ledger_before(self)
+    }
+
+    fn writes(&self) -> &[Write] {
+        RunTx::writes(self)
+    }
+
+    fn commit(self: Box<Self>, record: RunRecord) -> Result<CommitInfo, StoreError> {
+        RunTx::commit(*self, record)
+    }
+
+    fn rollback(self: Box<Self>) -> Result<(), StoreError> {
+        RunTx::rollback(*self)
+    }
+}
+
 enum Failure {
     /// A semantic refusal (conflict): the transaction is intact.
     Refused(StorageError),
@@ -363,13 +361,9 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
                 .prepare_cached(q::REGISTRY_GET)
                 .and_then(|mut s| s.query_row([label, key], |r| r.get(0)).optional())
                 .map_err(sql("reading a registry key"))?;
-            match existing {
-                // Compared byte for byte (not by digest): the contract is "the same bytes".
-                Some(stored) if stored == *value => read(StorageResponse::Insert(InsertOutcome::AlreadyExists)),
-                Some(_) => Err(Failure::Refused(StorageError::Conflict(format!(
-                    "registry key {key:?} under label {label:?} is already bound to different bytes"
-                )))),
-                None => {
+            match decide_insert(label, key, existing.as_deref(), value).map_err(Failure::Refused)? {
+                InsertDecision::AlreadyExists => read(StorageResponse::Insert(InsertOutcome::AlreadyExists)),
+                InsertDecision::Insert => {
                     let digest = sha256_hex(value);
                     conn.prepare_cached(q::REGISTRY_INSERT)
                         .and_then(|mut s| s.execute(params![label, key, value, digest, run_id]))
@@ -403,16 +397,11 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
             let Some((value, digest, bound_by)) = row else {
                 return read(StorageResponse::Removed(None));
             };
-            let last: i64 = conn
+            let last: Option<i64> = conn
                 .prepare_cached(q::REGISTRY_LAST_REMOVAL)
                 .and_then(|mut s| s.query_row([label, key], |r| r.get(0)).optional())
-                .map_err(sql("reading a registry key's removals"))?
-                .unwrap_or(0);
-            let removal = last.checked_add(1).ok_or_else(|| {
-                Failure::Refused(StorageError::Other(format!(
-                    "registry key {key:?} was removed too often"
-                )))
-            })?;
+                .map_err(sql("reading a registry key's removals"))?;
+            let removal = to_i64(next_removal(key, last.map(to_u64)).map_err(Failure::Refused)?);
             // Moved, never dropped: the removed binding stays in `registry_removed` for audit.
             conn.prepare_cached(q::REGISTRY_REMOVED_INSERT)
                 .and_then(|mut s| s.execute(params![label, key, removal, value, digest, bound_by, run_id]))
@@ -427,7 +416,7 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
             start_after,
             max_count,
         } => {
-            if *max_count == 0 {
+            if list_is_empty(*max_count) {
                 return read(StorageResponse::Keys(Vec::new()));
             }
             let mut stmt = conn.prepare_cached(q::STATE_LIST).map_err(sql("listing state keys"))?;
@@ -443,14 +432,11 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
         StorageRequest::EventsAppend { label, key, payload } => {
             // The stream's last seq (0 if empty): one seek in the primary key. Under the write lock nobody
             // else can append, so last + 1 is unique and leaves no gap.
-            let last: i64 = conn
+            let last: Option<i64> = conn
                 .prepare_cached(q::EVENTS_LAST_SEQ)
                 .and_then(|mut s| s.query_row([label, key], |r| r.get(0)).optional())
-                .map_err(sql("reading a stream's last sequence number"))?
-                .unwrap_or(0);
-            let seq = last
-                .checked_add(1)
-                .ok_or_else(|| Failure::Refused(StorageError::Other(format!("stream {key:?} is full"))))?;
+                .map_err(sql("reading a stream's last sequence number"))?;
+            let seq = to_i64(events::next_seq(key, last.map(to_u64)).map_err(Failure::Refused)?);
             conn.prepare_cached(q::EVENTS_APPEND)
                 .and_then(|mut s| s.execute(params![label, key, seq, payload, run_id]))
                 .map_err(sql("appending an event"))?;
@@ -463,7 +449,7 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
             from_seq,
             max_count,
         } => {
-            if *max_count == 0 || *from_seq > i64::MAX as u64 {
+            if events::read_is_empty(*from_seq, *max_count) {
                 return read(StorageResponse::Events(Vec::new()));
             }
             let mut stmt = conn.prepare_cached(q::EVENTS_READ).map_err(sql("reading events"))?;
@@ -491,34 +477,19 @@ fn apply(conn: &Connection, run_id: &str, request: &StorageRequest) -> Result<St
             expected_version,
             value,
         } => {
-            let current = load_version(conn, label, key)?;
-            let new_version = match (current, *expected_version) {
-                (None, 0) => {
+            let current = load_version(conn, label, key)?.map(to_u64);
+            let new_version = match decide_store(label, key, current, *expected_version).map_err(Failure::Refused)? {
+                StoreDecision::Create => {
                     conn.prepare_cached(q::STATE_INSERT)
                         .and_then(|mut s| s.execute(params![label, key, value, run_id]))
                         .map_err(sql("storing a state value"))?;
                     1
                 }
-                (Some(v), e) if e != 0 && to_u64(v) == e => {
-                    let next = v.checked_add(1).ok_or_else(|| {
-                        Failure::Refused(StorageError::Other(format!("state {key:?} version overflow")))
-                    })?;
+                StoreDecision::Update { next } => {
                     conn.prepare_cached(q::STATE_UPDATE)
-                        .and_then(|mut s| s.execute(params![label, key, next, value, run_id]))
+                        .and_then(|mut s| s.execute(params![label, key, to_i64(next), value, run_id]))
                         .map_err(sql("storing a state value"))?;
-                    to_u64(next)
-                }
-                (None, e) => {
-                    return Err(Failure::Refused(StorageError::Conflict(format!(
-                        "state key {key:?} under label {label:?} does not exist, but expected version is {e} \
-                         (use 0 to create it)"
-                    ))));
-                }
-                (Some(v), e) => {
-                    return Err(Failure::Refused(StorageError::Conflict(format!(
-                        "state key {key:?} under label {label:?} is at version {v}, expected version {e}{}",
-                        if e == 0 { " (0 means it must not exist yet)" } else { "" }
-                    ))));
+                    next
                 }
             };
             Ok(StorageResponse::Version(new_version))

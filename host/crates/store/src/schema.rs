@@ -152,7 +152,7 @@ pub(crate) fn retry_busy<T>(
                 thread::sleep(backoff.min(remaining));
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
-            Err(e) => return Err(StoreError::Io { context, source: e }),
+            Err(e) => return Err(StoreError::io(context)(e)),
         }
     }
 }
@@ -244,10 +244,7 @@ fn open_failed(e: rusqlite::Error, db: &Path) -> StoreError {
 fn map_open_read(e: rusqlite::Error, db: &Path) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => open_failed(e, db),
-        _ => StoreError::Io {
-            context: "reading the schema",
-            source: e,
-        },
+        _ => StoreError::io("reading the schema")(e),
     }
 }
 
@@ -263,7 +260,13 @@ pub(crate) fn prepare(conn: &Connection, db: &Path, wait: Duration) -> Result<()
         c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
     })
     .map_err(|e| match e {
-        StoreError::Io { source, .. } => open_failed(source, db),
+        StoreError::Io { source, .. } => match source.downcast::<rusqlite::Error>() {
+            Ok(e) => open_failed(*e, db),
+            Err(other) => StoreError::Open {
+                path: db.to_path_buf(),
+                detail: other.to_string(),
+            },
+        },
         other => other,
     })?;
     if !mode.eq_ignore_ascii_case("wal") {
