@@ -335,19 +335,17 @@ fn govern_agent_action_seven_payloads() {
             "WF_GOVERN_AGENT_ACTION_V0",
             &format!("agent_governance/{payload}"),
         );
-        govern_ended(&r, status);
+        govern_ended(&r, status, dir.path());
     }
-    // One denial record per denied request, with its reason.
+    // One audit record per request, in order: the decision or the denial's reason.
     let store = Store::open(dir.path()).unwrap();
-    let reasons: Vec<Value> = event_records(&store, "governance_audit")
-        .iter()
-        .map(|e| e["record"]["denial_reason"].clone())
-        .collect();
     assert_eq!(
-        reasons,
+        audit_verdicts(&store),
         [
+            json!("AUTHORIZED"),
             json!("UNAUTHORIZED_ACTOR"),
             json!("UNAUTHORIZED_TOOL"),
+            json!("AUTHORIZED"),
             json!("UNDECLARED_TOOL"),
             json!("PARAMETER_VIOLATION"),
             json!("UNDECLARED_TOOL")
@@ -355,22 +353,41 @@ fn govern_agent_action_seven_payloads() {
     );
 }
 
-/// Denials end at their own EXIT. An authorised request reaches `register_action`, whose PGS step passes
-/// a `metadata` arg that `pgs-registry`'s REGISTER does not take (PGS ignores it silently): the run fails
-/// closed there (`NODE_INVALID_INPUT`, nothing committed) instead of ending at `EXIT_SUCCESS`. Known gap,
-/// asserted so it cannot change unnoticed.
-fn govern_ended(r: &RunReport, status: &str) {
-    if status == "EXIT_SUCCESS" {
-        assert_eq!(r.end, EndKind::Failed, "{:?}", path(r));
-        let e = r.error.as_ref().expect("error");
-        assert_eq!(e.code, "NODE_INVALID_INPUT");
-        assert_eq!(e.node.as_deref(), Some("CC_RECORD_GOVERNED_ACTION_V0__register_action"));
-        assert!(e.message.contains("metadata"), "{}", e.message);
-        assert!(!r.committed);
-    } else {
-        ended(r, EndKind::Succeeded, status);
-        assert!(r.committed);
+/// Every request ends at its own EXIT and commits: an authorised one registers the action (with the
+/// decision record the step passes as `metadata`, which PGS drops) and appends an AUTHORIZED audit record;
+/// a denial appends its denial record and registers nothing.
+fn govern_ended(r: &RunReport, status: &str, data_root: &Path) {
+    ended(r, EndKind::Succeeded, status);
+    assert!(r.committed);
+    let registered = path(r).contains(&"CC_RECORD_GOVERNED_ACTION_V0__register_action=SUCCESS".to_string());
+    assert_eq!(registered, status == "EXIT_SUCCESS", "{:?}", path(r));
+    if registered {
+        let id = output(r, "CC_RECORD_GOVERNED_ACTION_V0__generate_action_id")["id"].clone();
+        let id = id.as_str().expect("action id");
+        assert!(id.starts_with("AGOV_"), "{id}");
+        let store = Store::open(data_root).unwrap();
+        let bytes = store
+            .registry_get("governance_actions", id)
+            .unwrap()
+            .expect("action registered");
+        let rec: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(rec["key"], json!(id));
+        assert_eq!(rec["metadata"]["decision"], json!("AUTHORIZED"));
     }
+}
+
+/// What each audit record says: the decision of an authorised request, the reason of a denial.
+fn audit_verdicts(store: &Store) -> Vec<Value> {
+    event_records(store, "governance_audit")
+        .iter()
+        .map(|e| {
+            let rec = &e["record"];
+            match rec.get("denial_reason") {
+                Some(reason) => reason.clone(),
+                None => rec["decision"].clone(),
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -391,8 +408,20 @@ fn govern_agent_admission_six_payloads() {
             "WF_GOVERN_AGENT_ADMISSION_V0",
             &format!("agent_admission/{payload}"),
         );
-        govern_ended(&r, status);
+        govern_ended(&r, status, dir.path());
     }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        audit_verdicts(&store),
+        [
+            json!("AUTHORIZED"),
+            json!("UNAUTHORIZED_ACTOR"),
+            json!("UNAUTHORIZED_TOOL"),
+            json!("AUTHORIZED"),
+            json!("UNDECLARED_TOOL"),
+            json!("PARAMETER_VIOLATION")
+        ]
+    );
 }
 
 #[test]

@@ -8,13 +8,13 @@
 //!
 //! | op | args | outcomes (output) | grants |
 //! |---|---|---|---|
-//! | `REGISTER` | `key`, `target_cs`, `target_ref`, `value`? (`stream_id` accepted and not stored, as PGS does) | `SUCCESS` `{"address"}`; `ALREADY_EXISTS` `{"key"}` when the key is bound (to any record); `VIOLATION` `{"reason"}` | `insert` |
+//! | `REGISTER` | `key`, `target_cs`, `target_ref`, `value`?, `metadata`? (stored under `metadata`; PGS drops it), `stream_id`? (accepted and not stored, as PGS does) | `SUCCESS` `{"address"}`; `ALREADY_EXISTS` `{"key"}` when the key is bound (to any record); `VIOLATION` `{"reason"}` | `insert` |
 //! | `RESOLVE` | `key_or_address` | `SUCCESS` `{"target_cs", "target_ref"}`; `NOT_FOUND` `{}`; `VIOLATION` | `get` |
 //! | `EXISTS` | `key_or_address` | `SUCCESS` `{"exists": bool}`; `VIOLATION` | `exists` |
 //! | `DEREGISTER` | `key_or_address` | `SUCCESS` `{}`; `NOT_FOUND` `{}` (nothing bound, e.g. a second deregister); `VIOLATION` | `remove` |
 //!
 //! `VIOLATION` (output `{"reason"}`): the key is absent, empty or not a string; `target_cs`/`target_ref`
-//! not a string or null; `value` not an object or null. Any other input problem (unknown op or arg) is
+//! not a string or null; `value` or `metadata` not an object or null. Any other input problem (unknown op or arg) is
 //! `invalid-input`; a storage refusal or failure fails the run (PGS's `BACKEND_ERROR` is never an outcome
 //! here: the host fails closed instead).
 //!
@@ -46,7 +46,10 @@ pub fn run<S: Storage>(input: Value, storage: &mut S) -> Result<Outcome, Error> 
     let (label, args) = (env.label.as_str(), &env.args);
     match env.op.as_str() {
         "REGISTER" => {
-            args.only("REGISTER", &["key", "target_cs", "target_ref", "value", "stream_id"])?;
+            args.only(
+                "REGISTER",
+                &["key", "target_cs", "target_ref", "value", "metadata", "stream_id"],
+            )?;
             let key = match args.key("key") {
                 Ok(k) => k,
                 Err(reason) => return Ok(violation(reason)),
@@ -70,6 +73,21 @@ pub fn run<S: Storage>(input: Value, storage: &mut S) -> Result<Outcome, Error> 
                             pgs_cs::kind(other)
                         )));
                     }
+                }
+            }
+            // PGS's REGISTER drops `metadata` (its handler has no such parameter); the authored intent of
+            // a step passing it (e.g. CC_RECORD_GOVERNED_ACTION_V0's decision record) is to keep it with
+            // the binding, so it is stored under `metadata`.
+            match args.get("metadata") {
+                Value::Object(_) => {
+                    record.insert("metadata".into(), args.get("metadata").clone());
+                }
+                Value::Null => {}
+                other => {
+                    return Ok(violation(format!(
+                        "`metadata` must be an object, got {}",
+                        pgs_cs::kind(other)
+                    )));
                 }
             }
             let address = address(key, args.get("target_cs"), args.get("target_ref"));
