@@ -237,7 +237,7 @@ fn inspect_a_snapshot_and_a_component() {
     assert!(text.contains("snapshot review-claim"), "{text}");
     assert!(text.contains("grant: registry \"approved-claims\" [insert]"), "{text}");
     assert!(
-        text.contains("imports: sealed:capability/types@0.1.0, sealed:capability/events@0.1.0"),
+        text.contains("imports: sealed:capability/types@0.1.1, sealed:capability/events@0.1.1"),
         "{text}"
     );
     // Piped: no progress bar, nothing on stderr.
