@@ -195,3 +195,53 @@ fn deregister_without_the_remove_grant_fails_closed() {
     assert_eq!(refused.request.name(), "registry.remove");
     assert!(refused.result.is_err());
 }
+
+/// `capabilities/pgs/side_effects.json`, which `host import pgs` trusts, agrees with the components: each
+/// names a built side effect; each op's outcomes are outcomes the component declares, and together they
+/// are all of them (so no declared outcome is unreachable through the map); each grant names ops of its
+/// interface; and each vector file exercises every op the map lists, with every outcome the map gives it.
+#[test]
+fn the_side_effect_map_agrees_with_the_components_and_their_vectors() {
+    let root = workspace_root();
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(root.join("capabilities/pgs/side_effects.json")).unwrap()).unwrap();
+    assert_eq!(map["format"], "sealed-pgs-side-effects/v1");
+    let entries = map["side_effects"].as_object().unwrap();
+    assert_eq!(entries.len(), 3);
+    for (cs, entry) in entries {
+        let name = entry["component"].as_str().unwrap();
+        let component = built(name);
+        assert_eq!(component.world, "side-effect", "{cs}");
+        let dir = name.strip_prefix("pgs-").unwrap();
+        let vectors: Value = serde_json::from_slice(
+            &std::fs::read(root.join("capabilities/pgs").join(dir).join("vectors.json")).unwrap(),
+        )
+        .unwrap();
+        let mut union = std::collections::BTreeSet::new();
+        for (op, spec) in entry["ops"].as_object().unwrap() {
+            for grant in spec["grants"].as_array().unwrap() {
+                let interface: sealed_snapshot::Interface = serde_json::from_value(grant["interface"].clone()).unwrap();
+                for o in grant["ops"].as_array().unwrap() {
+                    let o: sealed_snapshot::Op = serde_json::from_value(o.clone()).unwrap();
+                    assert!(
+                        interface.ops().contains(&o),
+                        "{cs} {op}: {o:?} is not an op of {interface:?}"
+                    );
+                }
+            }
+            for outcome in spec["outcomes"].as_array().unwrap() {
+                let outcome = outcome.as_str().unwrap();
+                assert!(component.outcomes.iter().any(|o| o == outcome), "{cs} {op}: {outcome}");
+                union.insert(outcome.to_string());
+                let exercised = vectors["vectors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v["input"]["op"] == op.as_str() && v["expect"]["outcome"] == outcome);
+                assert!(exercised, "{name}'s vectors never return {outcome} for {op}");
+            }
+        }
+        let declared: std::collections::BTreeSet<String> = component.outcomes.iter().cloned().collect();
+        assert_eq!(union, declared, "{cs}: the map's outcomes are not the component's");
+    }
+}

@@ -13,6 +13,9 @@
 //!   implements a CT comes from an atoms map (`{"format": "sealed-pgs-atoms/v1", "atoms": {CT_FQDN: NAME}}`);
 //!   a case whose CT no component implements is reported `unsupported`, never passed.
 //!
+//! The two PGS map files that live among the vectors, `atoms.json` and `side_effects.json` (told by their
+//! `format`), are skipped when a directory is collected.
+//!
 //! Components are found by name in a directory (`<dir>/<name>.wasm`, pinned by `<dir>/index.json` when it
 //! is there). Owns reading vectors and judging results; it must never change a component, write a data
 //! root or decide a component's world by anything but its real imports.

@@ -181,7 +181,12 @@ pub fn inspect_component(engine: &Engine, file: &Path) -> Result<ComponentReport
         .map_err(|e| Failure::new(e.code(), e.to_string()))?;
     let storage: Vec<Interface> = Interface::ALL
         .into_iter()
-        .filter(|i| info.imports.iter().any(|im| im.name == i.import_name()))
+        // At any contract version this host runs (a 0.1.0 component imports `…@0.1.0`).
+        .filter(|i| {
+            info.imports
+                .iter()
+                .any(|im| Interface::from_import_name(&im.name) == Some(*i))
+        })
         .collect();
     let acceptance = |world: World| match info.check_world(world) {
         Ok(()) => Acceptance {
