@@ -290,7 +290,7 @@ sealed_sdk::side_effect!(run);
     );
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("sealed:capability/registry@0.1.0") && message.contains("transform"),
+        message.contains("sealed:capability/registry@0.1.1") && message.contains("transform"),
         "{message}"
     );
     assert_eq!(
@@ -324,7 +324,7 @@ sealed_sdk::side_effect!(run);
     assert_eq!(built["data"]["world"], "side-effect");
     let imports: Vec<String> = serde_json::from_value(built["data"]["imports"].clone()).unwrap();
     assert!(
-        imports.contains(&"sealed:capability/registry@0.1.0".to_string()),
+        imports.contains(&"sealed:capability/registry@0.1.1".to_string()),
         "{imports:?}"
     );
     let tested = ok(&cs, &["test", "target/sealed/keeper.wasm", "--vectors", "vectors.json"]);
@@ -342,6 +342,28 @@ fn a_c_capability_from_new_to_verified_run() {
     let project = work.path().join("counter");
     assert!(project.join("src/capability.c").is_file());
     build_test_seal_run_verify(work.path(), &project, json!({"text": "hello sealed world"}), "SUCCESS");
+
+    // The C side-effect template: it imports the registry (and nothing else) and passes its storage
+    // vectors (insert, then ALREADY_EXISTS, and invalid input) against the in-memory store.
+    ok(work.path(), &["new", "keeper", "--lang", "c", "--world", "side-effect"]);
+    let keeper = work.path().join("keeper");
+    let built = ok(&keeper, &["build"]);
+    assert_eq!(built["world"], "side-effect");
+    let imports: Vec<String> = serde_json::from_value(built["imports"].clone()).unwrap();
+    assert!(
+        imports.contains(&"sealed:capability/registry@0.1.1".to_string())
+            && imports.iter().all(|i| i.starts_with("sealed:capability/")),
+        "{imports:?}"
+    );
+    let tested = ok(
+        &keeper,
+        &["test", "target/sealed/keeper.wasm", "--vectors", "vectors.json"],
+    );
+    assert_eq!(
+        (tested["passed"].as_u64(), tested["failed"].as_u64()),
+        (Some(3), Some(0)),
+        "{tested}"
+    );
 
     // Reproducible from another directory too (C builds are cheap).
     let other = outside();

@@ -397,7 +397,7 @@ fn python_and_javascript_side_effects_use_only_the_storage_imports() {
             assert!(
                 ["types", "registry", "events", "state"]
                     .iter()
-                    .any(|n| i == &format!("sealed:capability/{n}@0.1.0")),
+                    .any(|n| i == &format!("sealed:capability/{n}@0.1.1")),
                 "{lang}: {i} is outside the side-effect world"
             );
         }

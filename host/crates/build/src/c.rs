@@ -240,20 +240,29 @@ const EXAMPLE_C: &str = include_str!("../../../../sdk/c/examples/word-count/word
 const EXAMPLE_VECTORS: &str = include_str!("../../../../sdk/c/examples/word-count/vectors.json");
 const README: &str = include_str!("../templates/c/README.md");
 
-/// The files of a new C project: the SDK's word-count example as a working start.
+const SIDE_EFFECT_C: &str = include_str!("../templates/c/side_effect.c");
+/// The side effect's vectors are the Rust template's: the two examples do the same thing.
+const SIDE_EFFECT_VECTORS: &str = include_str!("../templates/rust/vectors-side-effect.json");
+
+/// The files of a new C project: the SDK's word-count example for a transform, a registry insert for a
+/// side effect, as a working start.
 pub fn template(opts: &NewOptions) -> Result<Template, BuildError> {
-    if opts.world != World::Transform {
-        return Err(BuildError::ScaffoldUnsupported {
-            reason: "there is no C side-effect template yet: create a transform (--world transform), or write \
-                     the side effect in Rust"
-                .into(),
-        });
-    }
-    let outcomes = vec!["SUCCESS".to_string(), "VIOLATION".to_string()];
-    let vectors = crate::scaffold::rename_vectors(EXAMPLE_VECTORS, &opts.name)?;
+    let (source, vectors, outcomes) = match opts.world {
+        World::Transform => (
+            EXAMPLE_C.to_string(),
+            EXAMPLE_VECTORS,
+            vec!["SUCCESS".to_string(), "VIOLATION".to_string()],
+        ),
+        World::SideEffect => {
+            let outcomes = vec!["SUCCESS".to_string(), "ALREADY_EXISTS".to_string()];
+            let source = crate::scaffold::fill(SIDE_EFFECT_C, opts, &outcomes);
+            (source, SIDE_EFFECT_VECTORS, outcomes)
+        }
+    };
+    let vectors = crate::scaffold::rename_vectors(vectors, &opts.name)?;
     Ok(Template {
         files: vec![
-            TemplateFile::new("src/capability.c", EXAMPLE_C.to_string()),
+            TemplateFile::new("src/capability.c", source),
             TemplateFile::new("vectors.json", vectors),
             TemplateFile::new("README.md", crate::scaffold::fill(README, opts, &outcomes)),
             TemplateFile::new(".gitignore", "/target\n".to_string()),

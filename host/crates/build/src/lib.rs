@@ -556,9 +556,11 @@ fn require_node_export(exports: &[String]) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// Runs `cmd` with inherited output; a non-zero exit is [`BuildError::Failed`] naming `step`.
+/// Runs `cmd` with its output on our stderr (stdout is the caller's: `host build --json` prints exactly
+/// one JSON document there, and pip, npm or apt must not add to it); a non-zero exit is
+/// [`BuildError::Failed`] naming `step`.
 pub(crate) fn run_step(step: &str, cmd: &mut Command) -> Result<(), BuildError> {
-    let status = cmd.status().map_err(|e| BuildError::Failed {
+    let status = cmd.stdout(std::io::stderr()).status().map_err(|e| BuildError::Failed {
         step: step.to_string(),
         detail: format!("cannot start {:?}: {e}", cmd.get_program()),
     })?;

@@ -298,6 +298,7 @@ mod tests {
             (Language::Rust, World::Transform, "src/lib.rs"),
             (Language::Rust, World::SideEffect, "src/lib.rs"),
             (Language::C, World::Transform, "src/capability.c"),
+            (Language::C, World::SideEffect, "src/capability.c"),
             (Language::Python, World::Transform, "app.py"),
             (Language::Python, World::SideEffect, "app.py"),
             (Language::Js, World::Transform, "app.js"),
@@ -358,8 +359,6 @@ mod tests {
         let mut o = opts(&tmp.path().join("x"), Language::Rust, World::Transform);
         o.name = "Bad Name".into();
         assert_eq!(new_project(&o).unwrap_err().code(), "NAME_INVALID");
-        let err = new_project(&opts(&tmp.path().join("z"), Language::C, World::SideEffect)).unwrap_err();
-        assert_eq!(err.code(), "SCAFFOLD_UNSUPPORTED");
         assert!(!tmp.path().join("x").exists() && !tmp.path().join("y").exists() && !tmp.path().join("z").exists());
     }
 }
