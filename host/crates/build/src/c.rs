@@ -64,61 +64,23 @@ pub fn missing_tools() -> Vec<String> {
     missing
 }
 
-/// The command that installs the toolchain.
-pub fn install_command() -> String {
-    format!(
-        "sudo apt-get update && sudo apt-get install -y --no-install-recommends {}",
-        APT_PACKAGES.join(" ")
-    )
-}
-
 /// Makes sure clang-19, wasm-ld-19, wasi-libc and the wasm32 builtins are installed. As root (CI, the
 /// project's machines) the missing packages are installed with apt, saying so on stderr; otherwise
 /// [`BuildError::ToolMissing`] names what is missing and the command that installs it.
 pub fn ensure_toolchain() -> Result<(), BuildError> {
-    let missing = missing_tools();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !is_root {
-        return Err(BuildError::ToolMissing {
-            language: Language::C,
-            tool: format!("{} (Debian bookworm or later packages)", missing.join(", ")),
-            install: install_command(),
-        });
-    }
-    eprintln!("sealed-build: the C build needs {}", missing.join(", "));
-    eprintln!(
-        "sealed-build: running `apt-get update && apt-get install -y --no-install-recommends {}`",
-        APT_PACKAGES.join(" ")
-    );
-    crate::run_step(
-        "apt-get update",
-        Command::new("apt-get")
-            .args(["update", "-q"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    crate::run_step(
-        "apt-get install",
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(APT_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    let still = missing_tools();
-    if !still.is_empty() {
-        return Err(BuildError::ToolMissing {
-            language: Language::C,
-            tool: format!("{} (still missing after apt-get install)", still.join(", ")),
-            install: install_command(),
-        });
-    }
-    Ok(())
+    crate::toolchain::ensure_apt(
+        Language::C,
+        "the C toolchain (Debian bookworm or later packages)",
+        &APT_PACKAGES,
+        || {
+            let missing = missing_tools();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(missing.join(", "))
+            }
+        },
+    )
 }
 
 /// Writes the C bindings of `world` (from the compiled-in [`crate::WIT`]) into `out` and returns the
