@@ -284,8 +284,12 @@ pub struct Audit {
     pub traces_unfinished: u64,
     /// Complete traces without their attestation beside them.
     pub complete_without_attestation: u64,
-    /// Files left under `<data-root>/pending` (markers of runs not yet recovered).
+    /// Published markers (`<run-id>.json`) left under `<data-root>/pending`: runs not yet recovered.
     pub pending_markers: u64,
+    /// Unpublished markers (`<run-id>.tmp`) left by a process killed while creating its marker, before
+    /// its run started. Recovery removes them only once older than its grace period, so a fresh one is
+    /// expected; the audit checks that its run neither committed nor wrote a trace.
+    pub unpublished_markers: u64,
     pub violations: Vec<String>,
 }
 
@@ -294,7 +298,7 @@ impl Audit {
         format!(
             "runs={} ledger={} registry={} events={} (streams {}) state={} by_status={:?} traces={} \
              complete={} committed={} committed_without_run_end={} unfinished={} unattested={} pending={} \
-             violations={}",
+             unpublished={} violations={}",
             self.runs,
             self.ledger_runs_committed,
             self.registry_rows,
@@ -309,6 +313,7 @@ impl Audit {
             self.traces_unfinished,
             self.complete_without_attestation,
             self.pending_markers,
+            self.unpublished_markers,
             self.violations.len()
         )
     }
@@ -651,9 +656,21 @@ pub fn audit(data_root: &Path) -> Audit {
             }
         }
     }
-    a.pending_markers = std::fs::read_dir(data_root.join("pending"))
-        .map(|d| d.count() as u64)
-        .unwrap_or(0);
+    let pending: Vec<String> = std::fs::read_dir(data_root.join("pending"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    for name in &pending {
+        if let Some(run_id) = name.strip_suffix(".tmp") {
+            a.unpublished_markers += 1;
+            if in_store.contains_key(run_id) || with_trace.contains(run_id) {
+                a.violation(format!(
+                    "run {run_id} left an unpublished marker but has a trace or a store row"
+                ));
+            }
+        } else {
+            a.pending_markers += 1;
+        }
+    }
     for run in &runs {
         if !with_trace.contains(&run.run_id) {
             a.violation(format!("committed run {} has no trace", run.run_id));
