@@ -1,22 +1,28 @@
 //! Load benchmark of `host serve`: `cargo bench -p sealed-host --bench serve` (release).
 //!
 //! Cargo builds the `host` binary with the bench profile (release) and hands its path to this benchmark
-//! (`CARGO_BIN_EXE_host`, i.e. `target/release/host`); no separate build step. For each store size (a data
-//! root pre-filled with 100 and with 100,000 registrations) it starts `host serve --listen 127.0.0.1:0`, warms
-//! it up, then for 1 and for 16 concurrent clients runs a bounded load: each client is a thread with one
-//! keep-alive TCP connection posting register-actor payloads with a unique email (every run takes the
-//! `REGISTERED` path: three nodes, one registry insert, one event, a durable commit, trace fsync, attestation)
-//! for a fixed time, then stops. It prints runs/s, p50 and p99 latency per cell, and the median of each run
+//! (`CARGO_BIN_EXE_host`, i.e. `target/release/host`); no separate build step. For each store size (a store
+//! pre-filled with 100 and with 100,000 registrations) and each store (SQLite in the data root with one
+//! host; one PostgreSQL database shared by 1, 2 and 3 hosts, each host with its own data root) it starts
+//! the hosts (`host serve --listen 127.0.0.1:0`), warms them up, then runs a bounded load: each client is a
+//! thread with one keep-alive TCP connection to one host (round-robin) posting register-actor payloads with
+//! a unique email (every run takes the `REGISTERED` path: three nodes, one registry insert, one event, a
+//! durable commit, trace fsync, attestation) for a fixed time, then stops. 1 and 16 clients against one
+//! host, 16 against several. It prints runs/s, p50 and p99 latency per cell, and the median of each run
 //! phase from the runs' `<run-id>.timing.json`, to show what bounds throughput.
 //!
-//! The pre-fill is written through the store's own API in one transaction (one `RunTx` inserting n
-//! registrations and their events, committed as one run): the rows a store has after n runs, with a valid
-//! ledger, without paying for n runs (100,000 runs through the server would take over half an hour here),
-//! then checkpointed (`PRAGMA wal_checkpoint(TRUNCATE)`) so the first cell does not pay for folding its WAL.
+//! The pre-fill is written through the store's own API in one transaction (one run transaction inserting
+//! n registrations and their events, committed as one run): the rows a store has after n runs, with a
+//! valid ledger, without paying for n runs (100,000 runs through the server would take over half an hour
+//! here); SQLite's is then checkpointed (`PRAGMA wal_checkpoint(TRUNCATE)`) so the first cell does not pay
+//! for folding its WAL.
 //!
 //! Knobs: `SEALED_SERVE_BENCH_SECS` (seconds per cell, default 10), `SEALED_SERVE_BENCH_SIZES` (comma
-//! separated, default `100,100000`), `SEALED_SERVE_BENCH_WORKERS` (`--workers`, default the server's own).
-//! Under `cargo test --benches` (no `--bench` argument) it runs a seconds-long smoke version.
+//! separated, default `100,100000`), `SEALED_SERVE_BENCH_STORES` (comma separated `sqlite` / `pgN` for N
+//! hosts on one database; default `sqlite,pg1,pg2,pg3` when a PostgreSQL is available: `SEALED_TEST_PG`
+//! or `cargo xtask pg start`, else `sqlite`, and it says so), `SEALED_SERVE_BENCH_WORKERS` (`--workers`,
+//! default the server's own). Under `cargo test --benches` (no `--bench` argument) it runs a seconds-long
+//! smoke version on SQLite.
 //!
 //! Needs `cargo xtask build-components` (the snapshot's components, for the compiled-component cache).
 
@@ -48,8 +54,46 @@ fn snapshot_dir() -> PathBuf {
     workspace().join("snapshots/register-actor/sealed")
 }
 
-fn prefill(dir: &Path, n: usize) {
-    common::prefill(dir, &snapshot_dir(), n);
+/// Where the hosts of a cell keep their store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// SQLite in the host's data root (the default store); always one host.
+    Sqlite,
+    /// One fresh PostgreSQL database shared by `hosts` hosts, each with its own data root.
+    Postgres { hosts: usize },
+}
+
+impl Backend {
+    fn parse(s: &str) -> Backend {
+        match s.trim() {
+            "sqlite" => Backend::Sqlite,
+            pg => match pg.strip_prefix("pg").and_then(|n| n.parse().ok()) {
+                Some(hosts) if hosts > 0 => Backend::Postgres { hosts },
+                _ => panic!("SEALED_SERVE_BENCH_STORES: {pg:?} is neither `sqlite` nor `pgN` (N hosts, N >= 1)"),
+            },
+        }
+    }
+
+    fn hosts(self) -> usize {
+        match self {
+            Backend::Sqlite => 1,
+            Backend::Postgres { hosts } => hosts,
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Backend::Sqlite => "SQLite, 1 host".into(),
+            Backend::Postgres { hosts: 1 } => "PostgreSQL, 1 host".into(),
+            Backend::Postgres { hosts } => format!("PostgreSQL, {hosts} hosts"),
+        }
+    }
+}
+
+/// The PostgreSQL server the bench may use: `SEALED_TEST_PG`, else the one `cargo xtask pg start` started.
+fn pg_available() -> bool {
+    std::env::var("SEALED_TEST_PG").is_ok_and(|v| !v.trim().is_empty())
+        || std::fs::read_to_string(workspace().join("target/pg-test/url")).is_ok_and(|v| !v.trim().is_empty())
 }
 
 struct Server {
@@ -58,7 +102,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path, cache: &Path, workers: Option<&str>) -> Server {
+    fn start(data: &Path, store: Option<&str>, cache: &Path, workers: Option<&str>) -> Server {
         let mut cmd = Command::new(HOST);
         cmd.args(["serve", "--snapshot"])
             .arg(snapshot_dir())
@@ -71,6 +115,9 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--queue", "64"]);
         if let Some(w) = workers {
             cmd.args(["--workers", w]);
+        }
+        if let Some(url) = store {
+            cmd.args(["--store", url]);
         }
         let mut child = cmd
             .env_remove("SEALED_CACHE_DIR")
@@ -127,7 +174,8 @@ impl Drop for Server {
 
 /// What one load cell measured.
 struct Cell {
-    /// Server CPU time (user + system) spent during the cell, seconds.
+    backend: Backend,
+    /// Server CPU time (user + system) of all the cell's hosts during the cell, seconds.
     cpu_secs: f64,
     clients: usize,
     store: usize,
@@ -135,7 +183,6 @@ struct Cell {
     other: usize,
     secs: f64,
     latencies_us: Vec<u64>,
-    run_ids: Vec<String>,
 }
 
 fn payload(tag: &str) -> Vec<u8> {
@@ -145,20 +192,19 @@ fn payload(tag: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// `clients` threads, each one keep-alive connection, posting unique payloads until `limit` passed or
-/// `max_each` requests were made.
-fn load(
-    addr: SocketAddr,
-    clients: usize,
-    limit: Duration,
-    max_each: usize,
-    tag: &str,
-) -> (Vec<(u64, Option<String>)>, f64) {
+/// One answered request: its latency and, for a REGISTERED run, which host ran it and its run id.
+type Answer = (u64, Option<(usize, String)>);
+
+/// `clients` threads, each one keep-alive connection to one of `addrs` (round-robin: client `c` talks to
+/// host `c % addrs.len()`), posting unique payloads until `limit` passed or `max_each` requests were made.
+fn load(addrs: &[SocketAddr], clients: usize, limit: Duration, max_each: usize, tag: &str) -> (Vec<Answer>, f64) {
     let started = Instant::now();
     let deadline = started + limit;
     let threads: Vec<_> = (0..clients)
         .map(|c| {
             let tag = format!("{tag}-{c}");
+            let host = c % addrs.len();
+            let addr = addrs[host];
             std::thread::spawn(move || {
                 let mut client = http::Client::new(addr);
                 let mut out = Vec::new();
@@ -170,8 +216,12 @@ fn load(
                     let t = Instant::now();
                     let r = client.request("POST", RUN_PATH, &[], &body).unwrap();
                     let us = t.elapsed().as_micros() as u64;
-                    let id = (r.status == 200 && r.json()["data"]["status"] == "REGISTERED")
-                        .then(|| r.json()["data"]["run_id"].as_str().unwrap_or_default().to_string());
+                    let id = (r.status == 200 && r.json()["data"]["status"] == "REGISTERED").then(|| {
+                        (
+                            host,
+                            r.json()["data"]["run_id"].as_str().unwrap_or_default().to_string(),
+                        )
+                    });
                     if id.is_none() {
                         eprintln!("non-REGISTERED answer {}: {}", r.status, r.text());
                     }
@@ -201,12 +251,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median of each phase of the runs' `<run-id>.timing.json`, plus the part outside the named phases
-/// (run id, trace open, `run_start`, and recording: `run_end`, trace fsync, attestation).
-fn phases(data: &Path, ids: &[String]) -> BTreeMap<String, f64> {
+/// Median of each phase of the runs' `<run-id>.timing.json` (in the data root of the host that ran
+/// each), plus the part outside the named phases (run id, trace open, `run_start`, and recording:
+/// `run_end`, trace fsync, attestation).
+fn phases(data_roots: &[PathBuf], ids: &[(usize, String)]) -> BTreeMap<String, f64> {
     let mut by_phase: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for id in ids {
-        let path = data.join("traces").join(id).join(format!("{id}.timing.json"));
+    for (host, id) in ids {
+        let path = data_roots[*host]
+            .join("traces")
+            .join(id)
+            .join(format!("{id}.timing.json"));
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let t: Value = serde_json::from_slice(&bytes).unwrap();
         let total = t["total_ms"].as_f64().unwrap_or(0.0);
@@ -225,6 +279,40 @@ fn phases(data: &Path, ids: &[String]) -> BTreeMap<String, f64> {
     by_phase.into_iter().map(|(k, v)| (k, median(v))).collect()
 }
 
+/// The store of one cell: a SQLite data root, or a fresh PostgreSQL database (dropped with it).
+struct CellStore {
+    url: Option<String>,
+    _db: Option<sealed_store_postgres::testing::FreshDb>,
+}
+
+/// Creates the cell's store, pre-filled with `size` registrations, and the hosts' data roots under `dir`.
+fn cell_store(backend: Backend, dir: &Path, size: usize) -> (CellStore, Vec<PathBuf>) {
+    let roots: Vec<PathBuf> = (0..backend.hosts()).map(|h| dir.join(format!("host-{h}"))).collect();
+    let t = Instant::now();
+    let store = match backend {
+        Backend::Sqlite => {
+            common::prefill(&roots[0], &snapshot_dir(), size);
+            CellStore { url: None, _db: None }
+        }
+        Backend::Postgres { .. } => {
+            let db = sealed_store_postgres::testing::FreshDb::create();
+            let pg = sealed_store_postgres::PgStore::open(&db.url, Duration::from_secs(30)).unwrap();
+            common::prefill_store(&pg, &snapshot_dir(), size);
+            drop(pg);
+            CellStore {
+                url: Some(db.url.clone()),
+                _db: Some(db),
+            }
+        }
+    };
+    println!(
+        "{}: pre-filled {size} registrations in {:.2} s",
+        backend.label(),
+        t.elapsed().as_secs_f64()
+    );
+    (store, roots)
+}
+
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let secs: u64 = std::env::var("SEALED_SERVE_BENCH_SECS")
@@ -235,6 +323,25 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| if bench_mode { vec![100, 100_000] } else { vec![100] });
+    // PostgreSQL cells need a server: asked for explicitly, its absence fails the bench (FreshDb says
+    // how to get one); by default they run when one is there, and the output says when they did not.
+    let backends: Vec<Backend> = match std::env::var("SEALED_SERVE_BENCH_STORES") {
+        Ok(v) => v.split(',').map(Backend::parse).collect(),
+        Err(_) if bench_mode && pg_available() => vec![
+            Backend::Sqlite,
+            Backend::Postgres { hosts: 1 },
+            Backend::Postgres { hosts: 2 },
+            Backend::Postgres { hosts: 3 },
+        ],
+        Err(_) => {
+            if bench_mode {
+                println!(
+                    "PostgreSQL cells NOT run: no server (`cargo xtask pg start`, or SEALED_TEST_PG); SQLite only"
+                );
+            }
+            vec![Backend::Sqlite]
+        }
+    };
     let workers = std::env::var("SEALED_SERVE_BENCH_WORKERS").ok();
     let max_each = if bench_mode { 100_000 } else { 20 };
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-bench-cache");
@@ -247,57 +354,66 @@ fn main() {
     let mut cells = Vec::new();
     let mut phase_tables = Vec::new();
     for &size in &sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let t = Instant::now();
-        prefill(&data, size);
-        println!("pre-filled {size} registrations in {:.2} s", t.elapsed().as_secs_f64());
-        let server = Server::start(&data, &cache, workers.as_deref());
-        // Warm-up: first runs open connections, fault in the pool's memory, fill SQLite's page cache.
-        let _ = load(server.addr, 2, Duration::from_secs(2), 10, &format!("warm-{size}"));
-        for clients in [1usize, 16] {
-            let cpu_before = server.cpu_secs();
-            let (results, elapsed) = load(
-                server.addr,
-                clients,
-                Duration::from_secs(secs),
-                max_each,
-                &format!("s{size}-c{clients}"),
-            );
-            let mut latencies: Vec<u64> = results
+        for &backend in &backends {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, roots) = cell_store(backend, dir.path(), size);
+            let servers: Vec<Server> = roots
                 .iter()
-                .filter(|(_, id)| id.is_some())
-                .map(|(us, _)| *us)
+                .map(|root| Server::start(root, store.url.as_deref(), &cache, workers.as_deref()))
                 .collect();
-            latencies.sort_unstable();
-            let run_ids: Vec<String> = results.iter().filter_map(|(_, id)| id.clone()).collect();
-            cells.push(Cell {
-                cpu_secs: server.cpu_secs() - cpu_before,
-                clients,
-                store: size,
-                runs: run_ids.len(),
-                other: results.len() - run_ids.len(),
-                secs: elapsed,
-                latencies_us: latencies,
-                run_ids,
-            });
+            let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+            // Warm-up: first runs open connections, fault in the pool's memory, fill the page cache.
+            let _ = load(
+                &addrs,
+                2 * addrs.len(),
+                Duration::from_secs(2),
+                10,
+                &format!("warm-{size}"),
+            );
+            // One client only measures latency; with several hosts it would leave all but one idle.
+            let levels: &[usize] = if backend.hosts() == 1 { &[1, 16] } else { &[16] };
+            let cpu = |servers: &[Server]| servers.iter().map(Server::cpu_secs).sum::<f64>();
+            for &clients in levels {
+                let cpu_before = cpu(&servers);
+                let tag = format!("s{size}-{}-c{clients}", backend.hosts());
+                let (results, elapsed) = load(&addrs, clients, Duration::from_secs(secs), max_each, &tag);
+                let mut latencies: Vec<u64> = results
+                    .iter()
+                    .filter(|(_, id)| id.is_some())
+                    .map(|(us, _)| *us)
+                    .collect();
+                latencies.sort_unstable();
+                let run_ids: Vec<(usize, String)> = results.iter().filter_map(|(_, id)| id.clone()).collect();
+                phase_tables.push((backend, size, clients, phases(&roots, &run_ids)));
+                cells.push(Cell {
+                    backend,
+                    cpu_secs: cpu(&servers) - cpu_before,
+                    clients,
+                    store: size,
+                    runs: run_ids.len(),
+                    other: results.len() - run_ids.len(),
+                    secs: elapsed,
+                    latencies_us: latencies,
+                });
+            }
+            for server in servers {
+                server.stop();
+            }
+            drop(store);
         }
-        for c in cells.iter().filter(|c| c.store == size) {
-            phase_tables.push((size, c.clients, phases(&data, &c.run_ids)));
-        }
-        server.stop();
     }
 
     let cpus = std::thread::available_parallelism().map_or(1, usize::from) as f64;
     println!(
-        "\n| clients | store size | runs | runs/s | p50 ms | p99 ms | server CPU ms/run | server CPU use (of {cpus} CPUs) | other answers |"
+        "\n| store, hosts | store size | clients | runs | runs/s | p50 ms | p99 ms | server CPU ms/run | server CPU use (of {cpus} CPUs) | other answers |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for c in &cells {
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.0}% | {} |",
-            c.clients,
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.0}% | {} |",
+            c.backend.label(),
             c.store,
+            c.clients,
             c.runs,
             c.runs as f64 / c.secs,
             percentile(&c.latencies_us, 0.50),
@@ -312,18 +428,18 @@ fn main() {
     );
     let names: Vec<String> = phase_tables
         .iter()
-        .flat_map(|(_, _, p)| p.keys().cloned())
+        .flat_map(|(_, _, _, p)| p.keys().cloned())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    println!("| store | clients | {} |", names.join(" | "));
-    println!("|---|---|{}", "---|".repeat(names.len()));
-    for (size, clients, p) in &phase_tables {
+    println!("| store, hosts | store size | clients | {} |", names.join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(names.len()));
+    for (backend, size, clients, p) in &phase_tables {
         let row: Vec<String> = names
             .iter()
             .map(|n| p.get(n).map_or("-".into(), |v| format!("{v:.2}")))
             .collect();
-        println!("| {size} | {clients} | {} |", row.join(" | "));
+        println!("| {} | {size} | {clients} | {} |", backend.label(), row.join(" | "));
     }
     assert!(
         cells.iter().all(|c| c.runs > 0 && c.other == 0),

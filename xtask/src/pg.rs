@@ -29,7 +29,12 @@ fn dir(target: &Path) -> PathBuf {
 pub fn cmd(target: &Path, args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("start") => {
-            let url = start(target)?;
+            let durable = match args.get(1).map(String::as_str) {
+                None => false,
+                Some("--durable") => true,
+                Some(other) => bail!("unknown option {other:?}: `cargo xtask pg start [--durable]`"),
+            };
+            let url = start_with(target, durable)?;
             println!("{url}");
             eprintln!("export {ENV}='{url}'   # or leave unset: the tests read target/pg-test/url");
             Ok(())
@@ -120,6 +125,12 @@ fn free_port() -> Result<u16> {
 
 /// Starts the test cluster (creating it if needed) and returns its URL; `SEALED_TEST_PG` if set.
 pub fn start(target: &Path) -> Result<String> {
+    start_with(target, false)
+}
+
+/// Starts the cluster; `durable` keeps PostgreSQL's own durability settings (fsync, synchronous commit,
+/// full-page writes) for benchmarks that compare its commit cost with SQLite's `synchronous = FULL`.
+fn start_with(target: &Path, durable: bool) -> Result<String> {
     if let Ok(url) = std::env::var(ENV)
         && !url.trim().is_empty()
     {
@@ -158,11 +169,15 @@ pub fn start(target: &Path) -> Result<String> {
         .stdout(std::process::Stdio::null())
         .status();
     let port = free_port()?;
-    // Socket only (listen_addresses empty); fsync off: a throwaway cluster, and the tests' speed is the
-    // database's commit latency. Enough connections for the multi-host tests.
+    // Socket only (listen_addresses empty); fsync off unless `durable`: a throwaway cluster, and the
+    // tests' speed is the database's commit latency. Enough connections for the multi-host tests.
+    let durability = if durable {
+        "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    } else {
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let opts = format!(
-        "-c listen_addresses='' -k {} -p {port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-         -c max_connections=200",
+        "-c listen_addresses='' -k {} -p {port} {durability} -c max_connections=200",
         s(&sock)
     );
     crate::status(&mut as_owner(

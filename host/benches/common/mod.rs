@@ -1,18 +1,26 @@
-//! What the benches share: a data root pre-filled with register-actor's rows.
+//! What the benches share: a store pre-filled with register-actor's rows.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
-use sealed_capability::{StorageBackend, StorageRequest};
-use sealed_store::{RunRecord, Store};
+use sealed_capability::StorageRequest;
+use sealed_storage::{DataStore, RunRecord};
+use sealed_store::Store;
 use serde_json::json;
 
-/// Writes `n` registrations (a registry row and an event each, as register-actor writes them) into the
-/// store of `data_root` through one `RunTx`, so the ledger stays valid, then checkpoints the WAL so that no
-/// measurement pays for folding it.
+/// Writes `n` registrations into the SQLite store of `data_root` (see [`prefill_store`]), then
+/// checkpoints the WAL so that no measurement pays for folding it.
 pub fn prefill(data_root: &Path, snapshot: &Path, n: usize) {
     let store = Store::open(data_root).unwrap();
+    prefill_store(&store, snapshot, n);
+    store.checkpoint().unwrap();
+}
+
+/// Writes `n` registrations (a registry row and an event each, as register-actor writes them) into
+/// `store` through one run transaction, so the ledger stays valid: the rows a store has after n runs,
+/// without paying for n runs.
+pub fn prefill_store(store: &dyn DataStore, snapshot: &Path, n: usize) {
     let mut tx = store.begin_run("prefill").unwrap();
     for i in 0..n {
         let key = format!("AC_prefill{i:014}");
@@ -40,5 +48,4 @@ pub fn prefill(data_root: &Path, snapshot: &Path, n: usize) {
     })
     .unwrap();
     assert_eq!(store.stats().unwrap().registry_rows, n as u64);
-    store.checkpoint().unwrap();
 }

@@ -34,6 +34,7 @@ use sealed_snapshot::{Grant, Interface, Limits, VerifiedComponent, World};
 mod bindings;
 pub mod budget;
 pub mod cache;
+mod capabilities;
 pub mod error;
 mod host;
 pub mod inspect;
@@ -473,7 +474,7 @@ impl Engine {
             return None;
         }
         let mut linker = Linker::<HostState>::new(&self.inner.wasmtime);
-        if let Err(e) = host::add_storage(&mut linker, &Interface::ALL) {
+        if let Err(e) = capabilities::add_storage(&mut linker, &Interface::ALL) {
             return Some(format!("cannot build the storage linker: {e:#}"));
         }
         linker.instantiate_pre(component).err().map(|e| {
@@ -557,7 +558,7 @@ impl Engine {
         let mut linker = Linker::<HostState>::new(engine);
         if world == World::SideEffect {
             let interfaces: Vec<Interface> = granted.iter().copied().collect();
-            host::add_storage(&mut linker, &interfaces)
+            capabilities::add_storage(&mut linker, &interfaces)
                 .map_err(|e| EngineError::Init(format!("cannot build the storage linker: {e:#}")))?;
         }
         let contract = |e: wasmtime::Error| EngineError::Contract {
