@@ -223,6 +223,15 @@ impl PgStore {
             detail: format!("not a PostgreSQL connection string: {e}"),
         })?;
         let location = redacted(&config);
+        // Asked for TLS that this build cannot do: say so, instead of the driver's handshake error.
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(StoreError::Open {
+                path: location.into(),
+                detail: "sslmode=require, but this host is built without TLS for PostgreSQL: connect over a \
+                         Unix socket or a trusted network (sslmode=disable or prefer)"
+                    .into(),
+            });
+        }
         let shared = Shared {
             config,
             location,

@@ -79,6 +79,15 @@ fn an_unreachable_server_is_store_open_without_the_password() {
 }
 
 #[test]
+fn sslmode_require_is_refused_saying_this_build_has_no_tls() {
+    let err = PgStore::open("postgres://u:hunter2@127.0.0.1:1/db?sslmode=require", WAIT).unwrap_err();
+    assert_eq!(err.code(), "STORE_OPEN", "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("without TLS") && msg.contains("sslmode=disable"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+}
+
+#[test]
 fn a_held_lock_makes_another_run_wait_then_fail_with_store_busy() {
     let db = FreshDb::create();
     let store = PgStore::open(&db.url, WAIT).unwrap();
