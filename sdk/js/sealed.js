@@ -62,6 +62,9 @@ export const InsertOutcome = Object.freeze({ INSERTED: 'inserted', ALREADY_EXIST
 
 const encoder = new TextEncoder();
 
+/** The most events the host returns from one events.read; a reader pages on with fromSeq. */
+export const MAX_READ_EVENTS = 64;
+
 /** The storage a side effect may use. Subclasses implement the seven calls; values are Uint8Array. */
 export class Storage {
   /** Inserts a JSON value, serialised compactly with sorted keys (the Rust SDK's bytes). */
@@ -134,7 +137,8 @@ export class MemoryStorage extends Storage {
     return stream
       .map((payload, i) => ({ seq: BigInt(i + 1), payload }))
       .filter((e) => e.seq >= from)
-      .slice(0, maxCount);
+      // As the host: at most MAX_READ_EVENTS per call, whatever maxCount asks.
+      .slice(0, Math.min(maxCount, MAX_READ_EVENTS));
   }
   stateLoad(label, key) {
     return this.state.get(this.#k(label, key)) ?? null;

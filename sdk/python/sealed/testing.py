@@ -12,6 +12,9 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from .storage import Conflict, Event, InsertOutcome, InvalidArgument, NotGranted, Storage, Versioned
 
+# The most events the host returns from one events.read; a reader pages on with from_seq.
+MAX_READ_EVENTS = 64
+
 
 class MemoryStorage(Storage):
     def __init__(self) -> None:
@@ -56,7 +59,8 @@ class MemoryStorage(Storage):
     def events_read(self, label: str, key: str, from_seq: int, max_count: int) -> List[Event]:
         stream = self.events.get(self._check(label, key), [])
         start = max(from_seq, 1)
-        return [Event(i + 1, p) for i, p in enumerate(stream) if i + 1 >= start][:max_count]
+        # As the host: at most MAX_READ_EVENTS per call, whatever max_count asks.
+        return [Event(i + 1, p) for i, p in enumerate(stream) if i + 1 >= start][: min(max_count, MAX_READ_EVENTS)]
 
     def state_load(self, label: str, key: str) -> Optional[Versioned]:
         return self.state.get(self._check(label, key))

@@ -39,6 +39,8 @@ pub trait Storage {
     /// again later; the host keeps the removed binding for audit.
     fn registry_remove(&mut self, label: &str, key: &str) -> Result<bool, StorageError>;
     fn events_append(&mut self, label: &str, key: &str, payload: &[u8]) -> Result<u64, StorageError>;
+    /// Events of stream `key` from `from_seq` on, at most `max_count`. The host returns at most 64 per
+    /// call: page on from the last seq + 1 until an empty list comes back.
     fn events_read(
         &mut self,
         label: &str,

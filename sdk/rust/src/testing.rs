@@ -2,7 +2,7 @@
 //!
 //! It mirrors the host's rules (write-once registry with conflict detection, gap-free event sequences
 //! starting at 1, versioned compare-and-swap state, removal of registry keys that frees them, key listing
-//! in ascending order, at most 64 per call as the host pages) and can refuse labels, so a capability's handling of
+//! in ascending order, and at most 64 keys or events per call as the host pages) and can refuse labels, so a capability's handling of
 //! `not-granted` is testable too. It is not the host: grants, limits and atomic commit live there.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,7 +109,8 @@ impl Storage for MemoryStorage {
                         payload: p.clone(),
                     })
                     .filter(|e| e.seq >= from)
-                    .take(max_count as usize)
+                    // As the host: at most 64 events per call, whatever `max_count` asks.
+                    .take(max_count.min(MAX_READ_EVENTS) as usize)
                     .collect()
             })
             .unwrap_or_default())
@@ -168,3 +169,7 @@ impl Storage for MemoryStorage {
 
 /// The most keys the host returns from one `state.list-keys` (as `sealed_capability::MAX_LIST_KEYS`).
 pub const MAX_LIST_KEYS: u32 = 64;
+
+/// The most events one `events.read` returns, whatever `max-count` asks for (the host's cap; a reader
+/// pages on with `from-seq`).
+pub const MAX_READ_EVENTS: u32 = 64;

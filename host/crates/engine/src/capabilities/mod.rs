@@ -32,16 +32,6 @@ fn types_import() -> String {
 /// The WIT functions a capability module links, each with the grant operation that allows it.
 pub(crate) type Functions = &'static [(&'static str, Op)];
 
-/// The functions each interface's module links (checked against the WIT and the manifest's operations by
-/// this module's tests).
-pub(crate) fn functions(interface: Interface) -> Functions {
-    match interface {
-        Interface::Registry => registry::FUNCTIONS,
-        Interface::Events => events::FUNCTIONS,
-        Interface::State => state::FUNCTIONS,
-    }
-}
-
 /// Adds `types` and each interface of `interfaces` to `linker`, and nothing else.
 pub(crate) fn add_storage(linker: &mut Linker<HostState>, interfaces: &[Interface]) -> wasmtime::Result<()> {
     // `types` defines only a type: its linker instance is empty, but it must exist for a component
@@ -156,6 +146,16 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    /// The functions each interface's module links (checked against the WIT and the manifest's operations by
+    /// this module's tests).
+    fn functions(interface: Interface) -> Functions {
+        match interface {
+            Interface::Registry => registry::FUNCTIONS,
+            Interface::Events => events::FUNCTIONS,
+            Interface::State => state::FUNCTIONS,
+        }
+    }
 
     /// The functions `wit/capability.wit` declares in `interface`.
     fn wit_functions(interface: Interface) -> BTreeSet<String> {
