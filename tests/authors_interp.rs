@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use harness::{host_bin, workspace};
 use sealed_capability::Gate;
-use sealed_capability::memory::MemoryBackend;
 use sealed_engine::{Engine, EngineProfile, Prepared};
 use sealed_snapshot::{Limits, World};
+use sealed_storage::memory::MemoryBackend;
 use serde_json::{Value, json};
 
 fn toolchains() -> PathBuf {

@@ -37,11 +37,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sealed_capability::Gate;
-use sealed_capability::memory::MemoryBackend;
 use sealed_engine::Prepared;
 use sealed_host::admission::AdmissionSchema;
 use sealed_snapshot::verify::verify_component;
 use sealed_snapshot::{Limits, World};
+use sealed_storage::memory::MemoryBackend;
 use sealed_tests::harness::{BUILD_FIRST, built, engine, workspace_root};
 use sealed_tests::say;
 use serde_json::{Value, json};

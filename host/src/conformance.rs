@@ -23,10 +23,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sealed_capability::memory::MemoryBackend;
 use sealed_capability::{Gate, Refusal, StorageBackend, StorageRequest, StorageResponse};
 use sealed_engine::{Engine, InferredWorld, Invocation, Prepared};
 use sealed_snapshot::{Grant, Interface, Limits, World};
+use sealed_storage::memory::MemoryBackend;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

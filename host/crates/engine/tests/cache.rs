@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sealed_capability::Gate;
-use sealed_capability::memory::MemoryBackend;
 use sealed_engine::cache::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 use sealed_engine::{Allocator, CacheStats, DiskCache, Engine, EngineProfile, WarmOutcome};
 use sealed_snapshot::{VerifiedComponent, World};
+use sealed_storage::memory::MemoryBackend;
 
 fn profile() -> EngineProfile {
     EngineProfile {

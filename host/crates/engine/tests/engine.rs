@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use sealed_capability::memory::MemoryBackend;
 use sealed_capability::{Gate, InsertOutcome, Refusal, StorageBackend, StorageError, StorageRequest, StorageResponse};
 use sealed_engine::{EngineError, InferredWorld, InvokeError};
 use sealed_snapshot::verify::verify_component;
 use sealed_snapshot::{Interface, Limits, Op, World};
+use sealed_storage::memory::MemoryBackend;
 
 fn gate(grants: &[sealed_snapshot::Grant], limits: &Limits) -> Gate<MemoryBackend> {
     Gate::new(grants, limits, MemoryBackend::new())

@@ -8,9 +8,9 @@ mod common;
 
 use common::*;
 use sealed_capability::Gate;
-use sealed_capability::memory::MemoryBackend;
 use sealed_engine::EngineError;
 use sealed_snapshot::{Interface, Limits, Op, VerifiedComponent, World};
+use sealed_storage::memory::MemoryBackend;
 
 const PAGE: u64 = 64 << 10;
 

@@ -24,7 +24,7 @@ use crate::{
 type Slot = (String, String);
 
 /// Everything committed (or, in a run's copy, everything the run sees).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Data {
     /// value, run id
     registry: BTreeMap<Slot, (Vec<u8>, String)>,
@@ -322,87 +322,94 @@ struct MemoryRunTx {
     writes: Vec<Write>,
 }
 
-impl MemoryRunTx {
-    fn apply(&mut self, request: &StorageRequest) -> Result<StorageResponse, StorageError> {
-        let run = self.run_id.clone();
-        let d = &mut self.work;
-        match request {
-            StorageRequest::RegistryInsert { label, key, value } => {
-                let s = slot(label, key);
-                let existing = d.registry.get(&s).map(|(v, _)| v.as_slice());
-                match decide_insert(label, key, existing, value)? {
-                    InsertDecision::AlreadyExists => Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists)),
-                    InsertDecision::Insert => {
-                        d.registry.insert(s, (value.clone(), run));
-                        Ok(StorageResponse::Insert(InsertOutcome::Inserted))
-                    }
+/// Executes `request` on `d` as run `run`: the contract's semantics (the decisions of [`crate::registry`],
+/// [`crate::events`] and [`crate::state`]) on in-memory data, for [`MemoryStore`] runs and
+/// [`MemoryBackend`] alike. Empty labels and keys are refused (`invalid-argument`) even though the gate
+/// refuses them first: a backend never stores what the contract calls malformed, whoever calls it.
+fn apply(d: &mut Data, run: &str, request: &StorageRequest) -> Result<StorageResponse, StorageError> {
+    if request.label().is_empty() {
+        return Err(StorageError::InvalidArgument("label must not be empty".into()));
+    }
+    if request.names_key() && request.key().is_empty() {
+        return Err(StorageError::InvalidArgument("key must not be empty".into()));
+    }
+    let run = run.to_string();
+    match request {
+        StorageRequest::RegistryInsert { label, key, value } => {
+            let s = slot(label, key);
+            let existing = d.registry.get(&s).map(|(v, _)| v.as_slice());
+            match decide_insert(label, key, existing, value)? {
+                InsertDecision::AlreadyExists => Ok(StorageResponse::Insert(InsertOutcome::AlreadyExists)),
+                InsertDecision::Insert => {
+                    d.registry.insert(s, (value.clone(), run));
+                    Ok(StorageResponse::Insert(InsertOutcome::Inserted))
                 }
             }
-            StorageRequest::RegistryGet { label, key } => Ok(StorageResponse::Value(
-                d.registry.get(&slot(label, key)).map(|(v, _)| v.clone()),
-            )),
-            StorageRequest::RegistryExists { label, key } => {
-                Ok(StorageResponse::Exists(d.registry.contains_key(&slot(label, key))))
-            }
-            StorageRequest::RegistryRemove { label, key } => {
-                let s = slot(label, key);
-                let Some((value, bound_by)) = d.registry.remove(&s) else {
-                    return Ok(StorageResponse::Removed(None));
-                };
-                let digest = sha256_hex(&value);
-                let history = d.removed.entry(s).or_default();
-                let removal = next_removal(key, history.last().map(|r| r.removal))?;
-                history.push(RemovedBinding {
-                    removal,
-                    value,
-                    bound_by,
-                    removed_by: run,
-                });
-                Ok(StorageResponse::Removed(Some(digest)))
-            }
-            StorageRequest::StateList {
-                label,
-                start_after,
-                max_count,
-            } => Ok(StorageResponse::Keys(list_keys(
-                d,
-                label,
-                start_after.as_deref(),
-                *max_count,
-            ))),
-            StorageRequest::EventsAppend { label, key, payload } => {
-                let stream = d.events.entry(slot(label, key)).or_default();
-                let last = (!stream.is_empty()).then_some(stream.len() as u64);
-                let seq = events::next_seq(key, last)?;
-                stream.push((payload.clone(), run));
-                Ok(StorageResponse::Seq(seq))
-            }
-            StorageRequest::EventsRead {
-                label,
-                key,
-                from_seq,
-                max_count,
-            } => Ok(StorageResponse::Events(read_events(
-                d, label, key, *from_seq, *max_count,
-            ))),
-            StorageRequest::StateLoad { label, key } => Ok(StorageResponse::State(d.state.get(&slot(label, key)).map(
-                |(version, value, _)| Versioned {
-                    version: *version,
-                    value: value.clone(),
-                },
-            ))),
-            StorageRequest::StateStoreIfVersion {
-                label,
-                key,
-                expected_version,
+        }
+        StorageRequest::RegistryGet { label, key } => Ok(StorageResponse::Value(
+            d.registry.get(&slot(label, key)).map(|(v, _)| v.clone()),
+        )),
+        StorageRequest::RegistryExists { label, key } => {
+            Ok(StorageResponse::Exists(d.registry.contains_key(&slot(label, key))))
+        }
+        StorageRequest::RegistryRemove { label, key } => {
+            let s = slot(label, key);
+            let Some((value, bound_by)) = d.registry.remove(&s) else {
+                return Ok(StorageResponse::Removed(None));
+            };
+            let digest = sha256_hex(&value);
+            let history = d.removed.entry(s).or_default();
+            let removal = next_removal(key, history.last().map(|r| r.removal))?;
+            history.push(RemovedBinding {
+                removal,
                 value,
-            } => {
-                let s = slot(label, key);
-                let current = d.state.get(&s).map(|(v, _, _)| *v);
-                let version = decide_store(label, key, current, *expected_version)?.version();
-                d.state.insert(s, (version, value.clone(), run));
-                Ok(StorageResponse::Version(version))
-            }
+                bound_by,
+                removed_by: run,
+            });
+            Ok(StorageResponse::Removed(Some(digest)))
+        }
+        StorageRequest::StateList {
+            label,
+            start_after,
+            max_count,
+        } => Ok(StorageResponse::Keys(list_keys(
+            d,
+            label,
+            start_after.as_deref(),
+            *max_count,
+        ))),
+        StorageRequest::EventsAppend { label, key, payload } => {
+            let stream = d.events.entry(slot(label, key)).or_default();
+            let last = (!stream.is_empty()).then_some(stream.len() as u64);
+            let seq = events::next_seq(key, last)?;
+            stream.push((payload.clone(), run));
+            Ok(StorageResponse::Seq(seq))
+        }
+        StorageRequest::EventsRead {
+            label,
+            key,
+            from_seq,
+            max_count,
+        } => Ok(StorageResponse::Events(read_events(
+            d, label, key, *from_seq, *max_count,
+        ))),
+        StorageRequest::StateLoad { label, key } => Ok(StorageResponse::State(d.state.get(&slot(label, key)).map(
+            |(version, value, _)| Versioned {
+                version: *version,
+                value: value.clone(),
+            },
+        ))),
+        StorageRequest::StateStoreIfVersion {
+            label,
+            key,
+            expected_version,
+            value,
+        } => {
+            let s = slot(label, key);
+            let current = d.state.get(&s).map(|(v, _, _)| *v);
+            let version = decide_store(label, key, current, *expected_version)?.version();
+            d.state.insert(s, (version, value.clone(), run));
+            Ok(StorageResponse::Version(version))
         }
     }
 }
@@ -412,7 +419,7 @@ impl StorageBackend for MemoryRunTx {
         if self.inner.is_none() {
             return Err(StorageError::Other("the run's store transaction is closed".into()));
         }
-        let response = self.apply(request)?;
+        let response = apply(&mut self.work, &self.run_id, request)?;
         if let Some(w) = write_of(request, &response) {
             self.writes.push(w);
         }
@@ -483,5 +490,71 @@ impl Drop for MemoryRunTx {
         if let Some(inner) = self.inner.take() {
             inner.release(None);
         }
+    }
+}
+
+/// A bare in-memory backend: the semantics of a [`MemoryStore`] run (the same [`apply`]), without a store,
+/// lock, ledger or commit around it. For the conformance-vector runner, engine tests and benchmarks, which
+/// invoke one component against a backend they then inspect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryBackend {
+    data: Data,
+    /// Every binding `remove` unbound, in the order of removal: (label, key, bytes).
+    removed: Vec<(String, String, Vec<u8>)>,
+}
+
+impl MemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bytes bound to `key` under `label` in the registry, if any.
+    pub fn registry_value(&self, label: &str, key: &str) -> Option<&[u8]> {
+        self.data.registry.get(&slot(label, key)).map(|(v, _)| v.as_slice())
+    }
+
+    /// Every payload of the stream `key` under `label`; the event with seq `n` is at index `n - 1`.
+    pub fn event_stream(&self, label: &str, key: &str) -> Vec<&[u8]> {
+        self.data
+            .events
+            .get(&slot(label, key))
+            .map(|s| s.iter().map(|(p, _)| p.as_slice()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The current versioned value of `key` under `label`, if it was ever stored.
+    pub fn state_value(&self, label: &str, key: &str) -> Option<Versioned> {
+        self.data
+            .state
+            .get(&slot(label, key))
+            .map(|(version, value, _)| Versioned {
+                version: *version,
+                value: value.clone(),
+            })
+    }
+
+    /// Every registry binding that was removed, oldest first: (label, key, the bytes it was bound to).
+    pub fn removed_bindings(&self) -> &[(String, String, Vec<u8>)] {
+        &self.removed
+    }
+
+    /// Whether nothing at all is stored (nor was ever removed).
+    pub fn is_empty(&self) -> bool {
+        self.data.registry.is_empty()
+            && self.data.events.is_empty()
+            && self.data.state.is_empty()
+            && self.removed.is_empty()
+    }
+}
+
+impl StorageBackend for MemoryBackend {
+    fn execute(&mut self, request: &StorageRequest) -> Result<StorageResponse, StorageError> {
+        let response = apply(&mut self.data, "", request)?;
+        if let (StorageRequest::RegistryRemove { label, key }, StorageResponse::Removed(Some(_))) = (request, &response)
+            && let Some(binding) = self.data.removed.get(&slot(label, key)).and_then(|h| h.last())
+        {
+            self.removed.push((label.clone(), key.clone(), binding.value.clone()));
+        }
+        Ok(response)
     }
 }

@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
-use sealed_capability::memory::MemoryBackend;
 use sealed_capability::{InsertOutcome, StorageBackend, StorageRequest};
+use sealed_storage::memory::MemoryBackend;
 use sealed_store::{SCHEMA_VERSION, Store, WriteKind, sha256_hex, write_set_digest};
 
 fn store() -> (tempfile::TempDir, Store) {
