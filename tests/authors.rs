@@ -4,9 +4,9 @@
 //! directory gives the same bytes; the import gate refuses a component importing outside its world, and a
 //! missing C toolchain is a typed error naming what to install.
 //!
-//! The Rust project depends on this checkout's `sdk/rust` through `host new --sdk-path` (a fresh project
-//! elsewhere gets it by git); that is the only path into the repository, and it is remapped out of the
-//! component's bytes. The C build needs clang-19 and wasi-libc (`host build` installs them as root, like
+//! The first Rust project gets the SDK as an author does: the copy `host new` writes into it. The second
+//! depends on this checkout's `sdk/rust` through `host new --sdk-path`, the one path into the repository,
+//! remapped out of the component's bytes. The C build needs clang-19 and wasi-libc (`host build` installs them as root, like
 //! `cargo xtask build-c`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -225,16 +225,7 @@ fn a_rust_capability_from_new_to_verified_run_and_reproducible_from_another_dire
     let sdk = workspace().join("sdk").join("rust");
     let made = ok(
         work.path(),
-        &[
-            "new",
-            "doubler",
-            "--lang",
-            "rust",
-            "--world",
-            "transform",
-            "--sdk-path",
-            sdk.to_str().unwrap(),
-        ],
+        &["new", "doubler", "--lang", "rust", "--world", "transform"],
     );
     let project = work.path().join("doubler");
     assert_eq!(PathBuf::from(made["dir"].as_str().unwrap()), project);
@@ -245,9 +236,14 @@ fn a_rust_capability_from_new_to_verified_run_and_reproducible_from_another_dire
         "src/lib.rs",
         "vectors.json",
         "README.md",
+        "sealed-sdk/Cargo.toml",
+        "sealed-sdk/src/lib.rs",
+        "sealed-sdk/wit/capability.wit",
     ] {
         assert!(project.join(f).is_file(), "{f}");
     }
+    let cargo = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    assert!(cargo.contains(r#"sealed-sdk = { path = "sealed-sdk" }"#), "{cargo}");
     // `host new` never overwrites.
     let (again, code, _) = host(work.path(), &["new", "doubler", "--lang", "rust"]);
     assert_eq!((code, again["error"]["code"].as_str()), (5, Some("PROJECT_EXISTS")));

@@ -23,11 +23,12 @@ pub struct NewArgs {
     /// The project directory to create (default: ./NAME). Refused if it exists and is not empty.
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Rust: depend on the sealed-sdk crate at this directory instead of by git (offline, or your own
-    /// checkout). Written as given, made absolute.
+    /// Rust: depend on the sealed-sdk crate at this directory (your own checkout) instead of the copy
+    /// `host new` writes into the project. Written as given, made absolute.
     #[arg(long, value_name = "DIR")]
     pub sdk_path: Option<PathBuf>,
-    /// Rust: the git repository of sealed-sdk (default: the host's own repository).
+    /// Rust: depend on sealed-sdk from this git repository instead of the copy `host new` writes into
+    /// the project.
     #[arg(long, value_name = "URL", conflicts_with = "sdk_path")]
     pub sdk_git: Option<String>,
 }

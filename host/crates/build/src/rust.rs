@@ -246,6 +246,7 @@ const GITIGNORE: &str = "/target\n";
 /// The files of a new Rust project: a working example of its world, its vectors and README.
 pub fn template(opts: &NewOptions) -> Result<Template, BuildError> {
     let sdk = match &opts.sdk {
+        SdkSource::Vendored => format!("{{ path = {} }}", toml_string(VENDORED_SDK_DIR)),
         SdkSource::Git { url } => format!("{{ git = {} }}", toml_string(url)),
         SdkSource::Path(p) => format!("{{ path = {} }}", toml_string(&p.display().to_string())),
     };
@@ -263,10 +264,44 @@ pub fn template(opts: &NewOptions) -> Result<Template, BuildError> {
             TemplateFile::new("vectors.json", crate::scaffold::rename_vectors(vectors, &opts.name)?),
             TemplateFile::new("README.md", fill(README)),
             TemplateFile::new(".gitignore", GITIGNORE.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            (opts.sdk == SdkSource::Vendored)
+                .then(|| {
+                    VENDORED_SDK
+                        .iter()
+                        .map(|(path, text)| TemplateFile::new(&format!("{VENDORED_SDK_DIR}/{path}"), text.to_string()))
+                })
+                .into_iter()
+                .flatten(),
+        )
+        .collect(),
         outcomes,
     })
 }
+
+/// Where `host new` puts its copy of the SDK inside a Rust project.
+pub const VENDORED_SDK_DIR: &str = "sealed-sdk";
+
+/// The SDK crate this host was built with (`sdk/rust`), as `host new` copies it into a project: its
+/// sources and WIT as they are, and a manifest of its own in place of the workspace one (same
+/// dependencies at the workspace's versions; a test keeps the two in step).
+const VENDORED_SDK: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../templates/rust/sdk-Cargo.toml")),
+    ("src/lib.rs", include_str!("../../../../sdk/rust/src/lib.rs")),
+    ("src/json.rs", include_str!("../../../../sdk/rust/src/json.rs")),
+    ("src/storage.rs", include_str!("../../../../sdk/rust/src/storage.rs")),
+    ("src/testing.rs", include_str!("../../../../sdk/rust/src/testing.rs")),
+    (
+        "src/testing/vectors.rs",
+        include_str!("../../../../sdk/rust/src/testing/vectors.rs"),
+    ),
+    (
+        "wit/capability.wit",
+        include_str!("../../../../sdk/rust/wit/capability.wit"),
+    ),
+];
 
 /// A TOML basic string (quotes, backslashes and control characters escaped).
 fn toml_string(s: &str) -> String {
@@ -286,6 +321,50 @@ fn toml_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vendored SDK is the whole crate: every source file of `sdk/rust/src` is copied, and its
+    /// manifest has the same dependencies as the workspace one, at the workspace's versions.
+    #[test]
+    fn the_vendored_sdk_is_the_sdk_crate_with_the_workspace_dependency_versions() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+        let mut sources: Vec<String> = Vec::new();
+        let mut dirs = vec![root.join("sdk/rust/src")];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    sources.push(p.strip_prefix(root.join("sdk/rust")).unwrap().display().to_string());
+                }
+            }
+        }
+        sources.sort();
+        let mut vendored: Vec<String> = VENDORED_SDK
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .filter(|p| p.starts_with("src/"))
+            .collect();
+        vendored.sort();
+        assert_eq!(vendored, sources);
+
+        let workspace = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let sdk = std::fs::read_to_string(root.join("sdk/rust/Cargo.toml")).unwrap();
+        let copy = VENDORED_SDK[0].1;
+        let deps: Vec<&str> = sdk
+            .lines()
+            .filter_map(|l| l.strip_suffix(" = { workspace = true }"))
+            .collect();
+        assert_eq!(deps, ["wit-bindgen", "serde", "serde_json", "base64", "sha2", "hex"]);
+        for dep in deps {
+            let line = workspace
+                .lines()
+                .find(|l| l.starts_with(&format!("{dep} = ")))
+                .unwrap_or_else(|| panic!("{dep} is not a workspace dependency"));
+            assert!(copy.lines().any(|l| l == line), "the vendored manifest lacks `{line}`");
+        }
+        assert!(!copy.contains("workspace = true"));
+    }
 
     #[test]
     fn flags_map_the_registry_git_and_given_paths_in_order() {

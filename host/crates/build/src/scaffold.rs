@@ -3,8 +3,8 @@
 //! Owns the project layout every language shares (`sealed-capability.json`, `vectors.json`, `README.md`
 //! with the build/test/seal/run steps) and the dispatch to each language's `template`. It must never
 //! overwrite an existing file or directory, or write anything that refers back to the sealed repository
-//! (a project builds with only `host` and the language's public tools; Rust gets `sealed-sdk` by git, or
-//! by a path the caller gives).
+//! (a project builds with only `host` and the language's public tools; each gets a copy of its SDK, or
+//! for Rust, `sealed-sdk` by a git URL or path the caller gives).
 
 use std::path::{Path, PathBuf};
 
@@ -13,23 +13,17 @@ use serde_json::{Value, json};
 use crate::{BuildError, Language, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, World};
 
 /// Where a Rust project gets `sealed-sdk` from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SdkSource {
-    /// `sealed-sdk = { git = URL }` (the default: [`DEFAULT_SDK_GIT`]).
+    /// A copy of the SDK this host was built with, written into the project as `sealed-sdk/` and used as
+    /// `sealed-sdk = { path = "sealed-sdk" }` (the default): the project builds with nothing but `host`,
+    /// cargo and crates.io, and the SDK's version is the project's to commit.
+    #[default]
+    Vendored,
+    /// `sealed-sdk = { git = URL }` (`host new --sdk-git URL`: a repository of your own that holds it).
     Git { url: String },
-    /// `sealed-sdk = { path = DIR }` (`host new --sdk-path DIR`: offline, or an SDK checkout of your own).
+    /// `sealed-sdk = { path = DIR }` (`host new --sdk-path DIR`: an SDK checkout of your own).
     Path(PathBuf),
-}
-
-/// The repository `sealed-sdk` is fetched from by default (the workspace's `repository`).
-pub const DEFAULT_SDK_GIT: &str = env!("CARGO_PKG_REPOSITORY");
-
-impl Default for SdkSource {
-    fn default() -> Self {
-        SdkSource::Git {
-            url: DEFAULT_SDK_GIT.to_string(),
-        }
-    }
 }
 
 /// What `host new` was asked for.
@@ -331,16 +325,32 @@ mod tests {
     }
 
     #[test]
-    fn the_default_sdk_is_a_git_dependency() {
+    fn the_default_sdk_is_a_copy_inside_the_project() {
         let tmp = tempfile::tempdir().unwrap();
         let mut o = opts(&tmp.path().join("p"), Language::Rust, World::Transform);
         o.sdk = SdkSource::default();
         new_project(&o).unwrap();
         let cargo = std::fs::read_to_string(tmp.path().join("p/Cargo.toml")).unwrap();
+        assert!(cargo.contains(r#"sealed-sdk = { path = "sealed-sdk" }"#), "{cargo}");
+        for f in [
+            "Cargo.toml",
+            "src/lib.rs",
+            "src/testing/vectors.rs",
+            "wit/capability.wit",
+        ] {
+            assert!(tmp.path().join("p/sealed-sdk").join(f).is_file(), "{f}");
+        }
+        let mut o = opts(&tmp.path().join("g"), Language::Rust, World::Transform);
+        o.sdk = SdkSource::Git {
+            url: "https://git.example/sealed".into(),
+        };
+        new_project(&o).unwrap();
+        let cargo = std::fs::read_to_string(tmp.path().join("g/Cargo.toml")).unwrap();
         assert!(
-            cargo.contains(&format!(r#"sealed-sdk = {{ git = "{DEFAULT_SDK_GIT}" }}"#)),
+            cargo.contains(r#"sealed-sdk = { git = "https://git.example/sealed" }"#),
             "{cargo}"
         );
+        assert!(!tmp.path().join("g/sealed-sdk").exists());
     }
 
     #[test]
