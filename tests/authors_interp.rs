@@ -405,6 +405,60 @@ fn python_and_javascript_side_effects_use_only_the_storage_imports() {
     }
 }
 
+/// The contract 0.1.1 calls through each interpreted SDK's `Host` storage, in real components: a side
+/// effect that removes a registry key, stores a state key and lists the label's keys, checked by `host
+/// test` against storage the vectors set up.
+#[test]
+fn python_and_javascript_side_effects_reach_registry_remove_and_state_list_keys() {
+    let work = outside();
+    let py = r#"import sealed
+
+
+def run(input, storage: sealed.Storage):
+    key = input["key"]
+    removed = storage.registry_remove("items", key)
+    storage.state_store_if_version("cfg", key, 0, b"1")
+    return sealed.Outcome.success({"removed": removed, "keys": storage.state_list_keys("cfg", None, 100)})
+"#;
+    let js = r#"import { Outcome } from './sealed.js';
+
+export function run(input, storage) {
+  const removed = storage.registryRemove('items', input.key);
+  storage.stateStoreIfVersion('cfg', input.key, 0, new Uint8Array([49]));
+  return Outcome.success({ removed, keys: storage.stateListKeys('cfg', null, 100) });
+}
+"#;
+    let vectors = |name: &str| {
+        json!({
+            "component": name,
+            "vectors": [
+                { "name": "removes a bound key and lists the keys",
+                  "input": {"key": "k1"},
+                  "setup": [ {"op": "registry.insert", "label": "items", "key": "k1", "value": "e30="},
+                             {"op": "state.store", "label": "cfg", "key": "a", "expected_version": 0, "value": "MQ=="} ],
+                  "expect": {"outcome": "SUCCESS", "output": {"removed": true, "keys": ["a", "k1"]}} },
+                { "name": "nothing to remove",
+                  "input": {"key": "k2"},
+                  "expect": {"outcome": "SUCCESS", "output": {"removed": false, "keys": ["k2"]}} }
+            ]
+        })
+    };
+    for (name, lang, file, source) in [("py-rotate", "python", "app.py", py), ("js-rotate", "js", "app.js", js)] {
+        let project = new_project(work.path(), name, lang, "side-effect");
+        std::fs::write(project.join(file), source).unwrap();
+        let v = vectors(name);
+        std::fs::write(project.join("vectors.json"), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+        let built = build(&project, lang);
+        let wasm = project.join("target/sealed").join(format!("{name}.wasm"));
+        let tested = ok(&project, &["test", wasm.to_str().unwrap(), "--vectors", "vectors.json"]);
+        assert_eq!(
+            (tested["passed"].as_u64(), tested["failed"].as_u64()),
+            (Some(2), Some(0)),
+            "{lang}: {tested}\n{built}"
+        );
+    }
+}
+
 #[test]
 fn the_example_compile_budget_is_the_host_ceiling() {
     assert_eq!(

@@ -64,8 +64,14 @@ const encoder = new TextEncoder();
 
 /** The most events the host returns from one events.read; a reader pages on with fromSeq. */
 export const MAX_READ_EVENTS = 64;
+/** The most keys the host returns from one state.listKeys; a lister pages on with the last key. */
+export const MAX_LIST_KEYS = 64;
 
-/** The storage a side effect may use. Subclasses implement the seven calls; values are Uint8Array. */
+/**
+ * The storage a side effect may use. Subclasses implement the nine calls; values are Uint8Array.
+ * Contract 0.1.1 added `registryRemove(label, key)` (true if the key was bound; it is free again after)
+ * and `stateListKeys(label, startAfter, maxCount)` (keys after `startAfter`, ascending, at most 64 per call).
+ */
 export class Storage {
   /** Inserts a JSON value, serialised compactly with sorted keys (the Rust SDK's bytes). */
   registryInsertJson(label, key, value) {
@@ -81,13 +87,25 @@ function canonicalJson(value) {
   );
 }
 
+/** Orders strings by code point, as the host orders keys (UTF-8 byte order); `<` compares UTF-16 units. */
+function byCodePoint(a, b) {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
 function same(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
  * An in-memory Storage with the host's semantics (write-once registry with conflict detection, gap-free
- * event sequences from 1, versioned compare-and-swap state), for plain-node unit tests. Not the host:
+ * event sequences from 1, versioned compare-and-swap state, removal that frees a key, key listing in
+ * code-point order, at most 64 keys or events per call), for plain-node unit tests. Not the host:
  * grants, limits and atomic commit live there, and `host test` runs the built component.
  */
 export class MemoryStorage extends Storage {
@@ -96,6 +114,8 @@ export class MemoryStorage extends Storage {
     this.registry = new Map();
     this.events = new Map();
     this.state = new Map();
+    /** Every registry binding removed, oldest first: [label, key, bytes]. */
+    this.removed = [];
     this.denied = new Set();
   }
   /** Every call on `label` is refused with `not-granted` from now on. */
@@ -124,6 +144,14 @@ export class MemoryStorage extends Storage {
   registryExists(label, key) {
     return this.registry.has(this.#k(label, key));
   }
+  registryRemove(label, key) {
+    const k = this.#k(label, key);
+    const bound = this.registry.get(k);
+    if (bound === undefined) return false;
+    this.registry.delete(k);
+    this.removed.push([label, key, bound]);
+    return true;
+  }
   eventsAppend(label, key, payload) {
     const k = this.#k(label, key);
     const stream = this.events.get(k) ?? [];
@@ -151,6 +179,15 @@ export class MemoryStorage extends Storage {
     }
     this.state.set(k, { version: current + 1n, value: Uint8Array.from(value) });
     return current + 1n;
+  }
+  stateListKeys(label, startAfter, maxCount) {
+    if (this.denied.has(label)) throw new StorageError('not-granted', `label ${JSON.stringify(label)}`);
+    return [...this.state.keys()]
+      .map((k) => JSON.parse(k))
+      .filter(([l, key]) => l === label && (startAfter == null || byCodePoint(key, startAfter) > 0))
+      .map(([, key]) => key)
+      .sort(byCodePoint)
+      .slice(0, Math.min(maxCount, MAX_LIST_KEYS));
   }
 }
 

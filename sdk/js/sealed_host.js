@@ -31,6 +31,10 @@ export class Host extends Storage {
   registryExists(label, key) {
     return call(registry.exists, label, key);
   }
+  /** Unbinds `key` (contract 0.1.1): true if it was bound; the key may be bound again later. */
+  registryRemove(label, key) {
+    return call(registry.remove, label, key);
+  }
   eventsAppend(label, key, payload) {
     return call(events.append, label, key, Uint8Array.from(payload));
   }
@@ -42,5 +46,9 @@ export class Host extends Storage {
   }
   stateStoreIfVersion(label, key, expectedVersion, value) {
     return call(state.storeIfVersion, label, key, BigInt(expectedVersion), Uint8Array.from(value));
+  }
+  /** State keys after `startAfter` (null: from the first), ascending, at most 64 per call (0.1.1). */
+  stateListKeys(label, startAfter, maxCount) {
+    return call(state.listKeys, label, startAfter ?? undefined, maxCount);
   }
 }

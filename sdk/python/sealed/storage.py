@@ -81,7 +81,7 @@ class Versioned:
 
 
 class Storage:
-    """The storage a side effect may use. Subclasses implement the seven calls."""
+    """The storage a side effect may use. Subclasses implement the nine calls."""
 
     def registry_insert(self, label: str, key: str, value: bytes) -> InsertOutcome:
         raise NotImplementedError
@@ -90,6 +90,11 @@ class Storage:
         raise NotImplementedError
 
     def registry_exists(self, label: str, key: str) -> bool:
+        raise NotImplementedError
+
+    def registry_remove(self, label: str, key: str) -> bool:
+        """Unbinds ``key`` (contract 0.1.1): True if it was bound, False if nothing was. The key may be
+        bound again later; the host keeps the removed binding for audit."""
         raise NotImplementedError
 
     def events_append(self, label: str, key: str, payload: bytes) -> int:
@@ -102,6 +107,11 @@ class Storage:
         raise NotImplementedError
 
     def state_store_if_version(self, label: str, key: str, expected_version: int, value: bytes) -> int:
+        raise NotImplementedError
+
+    def state_list_keys(self, label: str, start_after: Optional[str], max_count: int) -> List[str]:
+        """State keys of ``label`` after ``start_after``, ascending, at most ``max_count`` (contract 0.1.1).
+        The host returns at most 64 per call: page on with the last key until an empty list comes back."""
         raise NotImplementedError
 
     def registry_insert_json(self, label: str, key: str, value: Any) -> InsertOutcome:
@@ -157,6 +167,10 @@ class Host(Storage):
         registry, _, _ = self._imports()
         return _call(registry.exists, label, key)
 
+    def registry_remove(self, label: str, key: str) -> bool:
+        registry, _, _ = self._imports()
+        return _call(registry.remove, label, key)
+
     def events_append(self, label: str, key: str, payload: bytes) -> int:
         _, events, _ = self._imports()
         return _call(events.append, label, key, bytes(payload))
@@ -173,3 +187,7 @@ class Host(Storage):
     def state_store_if_version(self, label: str, key: str, expected_version: int, value: bytes) -> int:
         _, _, state = self._imports()
         return _call(state.store_if_version, label, key, expected_version, bytes(value))
+
+    def state_list_keys(self, label: str, start_after: Optional[str], max_count: int) -> List[str]:
+        _, _, state = self._imports()
+        return list(_call(state.list_keys, label, start_after, max_count))

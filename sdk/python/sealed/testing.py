@@ -1,7 +1,8 @@
 """An in-memory :class:`sealed.Storage` with the host's semantics, for plain-Python unit tests.
 
 It mirrors the host's rules (write-once registry with conflict detection, gap-free event sequences
-starting at 1, versioned compare-and-swap state) and can refuse labels, so a capability's handling of
+starting at 1, versioned compare-and-swap state, removal of registry keys that frees them, key listing in
+ascending order, at most 64 keys or events per call as the host pages) and can refuse labels, so a capability's handling of
 ``not-granted`` is testable too. It is not the host: grants, limits and atomic commit live there, and
 ``host test`` runs the built component against the real engine.
 """
@@ -14,6 +15,8 @@ from .storage import Conflict, Event, InsertOutcome, InvalidArgument, NotGranted
 
 # The most events the host returns from one events.read; a reader pages on with from_seq.
 MAX_READ_EVENTS = 64
+# The most keys the host returns from one state.list_keys; a lister pages on with the last key.
+MAX_LIST_KEYS = 64
 
 
 class MemoryStorage(Storage):
@@ -21,6 +24,8 @@ class MemoryStorage(Storage):
         self.registry: Dict[Tuple[str, str], bytes] = {}
         self.events: Dict[Tuple[str, str], List[bytes]] = {}
         self.state: Dict[Tuple[str, str], Versioned] = {}
+        # Every registry binding removed, oldest first: (label, key, bytes).
+        self.removed: List[Tuple[str, str, bytes]] = []
         self._denied: Set[str] = set()
 
     def deny_label(self, label: str) -> "MemoryStorage":
@@ -51,6 +56,13 @@ class MemoryStorage(Storage):
     def registry_exists(self, label: str, key: str) -> bool:
         return self._check(label, key) in self.registry
 
+    def registry_remove(self, label: str, key: str) -> bool:
+        k = self._check(label, key)
+        if k not in self.registry:
+            return False
+        self.removed.append((label, key, self.registry.pop(k)))
+        return True
+
     def events_append(self, label: str, key: str, payload: bytes) -> int:
         stream = self.events.setdefault(self._check(label, key), [])
         stream.append(bytes(payload))
@@ -72,3 +84,10 @@ class MemoryStorage(Storage):
             raise Conflict(f"expected version {expected_version}, current version is {current}")
         self.state[k] = Versioned(current + 1, bytes(value))
         return current + 1
+
+    def state_list_keys(self, label: str, start_after: Optional[str], max_count: int) -> List[str]:
+        if label in self._denied:
+            raise NotGranted(f"label {label!r}")
+        keys = sorted(k for (l, k) in self.state if l == label and (start_after is None or k > start_after))
+        # As the host: at most MAX_LIST_KEYS per call, whatever max_count asks.
+        return keys[: min(max_count, MAX_LIST_KEYS)]
