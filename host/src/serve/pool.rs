@@ -9,7 +9,7 @@
 //! its worker down.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -17,8 +17,10 @@ use std::thread::JoinHandle;
 use super::metrics::Metrics;
 use crate::Failure;
 
-/// One unit of work (a run and the sending of its answer).
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+/// One unit of work (a run and the sending of its answer). It receives the run's [`InFlight`] mark and
+/// drops it just before handing its answer over, so that a client holding its answer never sees its own
+/// run still counted as in flight.
+pub type Job = Box<dyn FnOnce(InFlight) + Send + 'static>;
 
 /// Why a job was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,34 +106,35 @@ impl Pool {
 
 /// A worker's loop: take the next job (one worker at a time waits on the queue), run it, until the queue is
 /// closed and empty.
-fn work(receiver: &Mutex<Receiver<Job>>, metrics: &Metrics) {
+fn work(receiver: &Mutex<Receiver<Job>>, metrics: &Arc<Metrics>) {
     loop {
         let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = next else {
             return;
         };
         metrics.queue_depth.fetch_sub(1, Ordering::SeqCst);
-        let _busy = Gauge::enter(&metrics.in_flight);
-        // The job's own answer channel is dropped by the unwind, so its requester gets a 500, not silence.
-        if std::panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+        let busy = InFlight::enter(metrics.clone());
+        // The job's own answer channel (and its mark) are dropped by the unwind, so its requester gets a
+        // 500, not silence.
+        if std::panic::catch_unwind(AssertUnwindSafe(move || job(busy))).is_err() {
             tracing::error!("a run panicked (a host bug); its request is answered 500 INTERNAL");
         }
     }
 }
 
-/// +1 on a gauge for as long as it lives.
-struct Gauge<'a>(&'a AtomicI64);
+/// A job being worked on: +1 on `sealed_runs_in_flight` for as long as it lives.
+pub struct InFlight(Arc<Metrics>);
 
-impl<'a> Gauge<'a> {
-    fn enter(g: &'a AtomicI64) -> Self {
-        g.fetch_add(1, Ordering::SeqCst);
-        Gauge(g)
+impl InFlight {
+    fn enter(metrics: Arc<Metrics>) -> Self {
+        metrics.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(metrics)
     }
 }
 
-impl Drop for Gauge<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -153,7 +156,7 @@ mod tests {
         for i in 0..5 {
             let gate = gate.clone();
             let done = done.clone();
-            let job: Job = Box::new(move || {
+            let job: Job = Box::new(move |_busy| {
                 let _ = gate.lock().unwrap().recv();
                 done.send(i).unwrap();
             });
@@ -177,15 +180,15 @@ mod tests {
         drop(done);
         assert_eq!(finished.iter().count(), 2);
         assert_eq!(metrics.queue_depth.load(Ordering::SeqCst), 0);
-        assert_eq!(pool.submit(Box::new(|| {})), Err(Refused::Closed));
+        assert_eq!(pool.submit(Box::new(|_| {})), Err(Refused::Closed));
     }
 
     #[test]
     fn a_panicking_job_does_not_stop_its_worker() {
         let pool = Pool::start(1, 2, Arc::new(Metrics::default())).unwrap();
-        pool.submit(Box::new(|| panic!("boom"))).unwrap();
+        pool.submit(Box::new(|_| panic!("boom"))).unwrap();
         let (done, finished) = channel::<()>();
-        pool.submit(Box::new(move || done.send(()).unwrap())).unwrap();
+        pool.submit(Box::new(move |_| done.send(()).unwrap())).unwrap();
         pool.close_and_join();
         assert_eq!(finished.iter().count(), 1);
     }

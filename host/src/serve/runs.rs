@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::config::BODY_READ_TIMEOUT;
-use super::pool::Refused;
+use super::pool::{InFlight, Refused};
 use super::reply::Reply;
 use super::{State, body, status};
 use crate::Failure;
@@ -71,13 +71,16 @@ pub async fn post(state: &Arc<State>, snapshot: &str, workflow: &str, req: Reque
     let (answer, answered) = tokio::sync::oneshot::channel::<Reply>();
     let worker_state = state.clone();
     let plan = plan.clone();
-    let work = Box::new(move || {
+    let work = Box::new(move |in_flight: InFlight| {
         if answer.is_closed() {
             // The client left while the run was queued: nothing has happened yet, so nothing is done.
             worker_state.metrics.abandoned.fetch_add(1, Ordering::SeqCst);
             return;
         }
         let reply = execute(&worker_state, &plan, &job);
+        // No longer in flight once its answer can reach the client (a client reading /metrics right after
+        // its answer must not see its own run counted).
+        drop(in_flight);
         // The client may have gone away meanwhile; the run is durable either way.
         let _ = answer.send(reply);
     });
