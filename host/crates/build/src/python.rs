@@ -4,7 +4,7 @@
 //! `--stub-wasi` replaces every WASI import CPython needs with a trapping stub, so the component imports
 //! nothing but its world (the import gate in [`crate::finish`] checks it on every build). What that means
 //! for clocks, randomness and hash seeds is documented in `sdk/README.md` ("Determinism of Python and
-//! JavaScript guests") and tested in `tests/authors_interp.rs`.
+//! JavaScript guests") and tested in `tests/e2e/authors_interp.rs`.
 //!
 //! Owns the componentize-py pin, its install (a venv under the toolchain directory, by pip, once), the
 //! staging of the author's sources with the SDK and the generated entry module, and the Python project

@@ -261,7 +261,7 @@ pub fn example_source(opts: &NewOptions, outcomes: &[String], sha256: &str) -> V
 
 /// The compile budget the Python and JavaScript example workflows ask for: the host ceiling of
 /// `run_limits.compile_ms` (`sealed_snapshot::RunLimits::CEILING`, which this crate does not depend on;
-/// `tests/authors_interp.rs` checks the two are equal).
+/// `tests/e2e/authors_interp.rs` checks the two are equal).
 pub const INTERPRETED_COMPILE_MS: u64 = 600_000;
 
 /// The directory `host new NAME` creates without `--dir`.

@@ -1,6 +1,6 @@
 //! The report from synthetic traces (written with the real trace writer): the account's facts and hints,
 //! the Markdown, and the PNG of a 20-node workflow. End-to-end reports of real runs are tested in
-//! `tests/operator.rs`.
+//! `tests/e2e/operator.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,7 +1,7 @@
 //! Runs a capability's conformance vectors (`capabilities/<name>/vectors.json`) against its Rust function.
 //!
 //! The file format is defined in `capabilities/README.md`. The host runs the same files against the built
-//! components (`tests/conformance.rs`), so this module parses them as strictly as the host does (unknown
+//! components (`tests/e2e/conformance.rs`), so this module parses them as strictly as the host does (unknown
 //! fields are errors; storage requests and grants use the host's JSON forms, bytes as standard base64):
 //! a vector that passes here but that the host cannot read would be a silent gap.
 //!

@@ -12,7 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod harness;
+use crate::harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -241,7 +241,7 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
     assert_eq!(verified["ok"], true, "{verified}");
 }
 
-/// The PGS authors' CT conformance cases (as `tests/conformance.rs` finds them).
+/// The PGS authors' CT conformance cases (as `tests/e2e/conformance.rs` finds them).
 fn pgs_conformance_dir() -> PathBuf {
     let dir = std::env::var_os("SEALED_PGS_CONFORMANCE")
         .map(PathBuf::from)

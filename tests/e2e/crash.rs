@@ -22,13 +22,12 @@
 //! Runs that finish before their kill must have the exact status their payload implies.
 //!
 //! CI mode: 200 kills (about 2-3 minutes on 2 cores; every `host run` compiles its components). Longer:
-//! `SEALED_CRASH_KILLS=2000 cargo test -p sealed-tests --test crash -- --nocapture`. The schedule is
+//! `SEALED_CRASH_KILLS=2000 cargo test -p sealed-tests --test e2e crash:: -- --nocapture`. The schedule is
 //! reproducible: the seed is printed, and `SEALED_CRASH_SEED=<n>` replays it (up to timing).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "harness/mod.rs"]
-mod harness;
+use crate::harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;

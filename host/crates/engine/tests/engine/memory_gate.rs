@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sealed_capability::Gate;
 use sealed_engine::EngineError;
 use sealed_snapshot::{Interface, Limits, Op, VerifiedComponent, World};

@@ -8,15 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use sealed_capability::Gate;
 use sealed_engine::cache::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 use sealed_engine::{Allocator, CacheStats, DiskCache, Engine, EngineProfile, WarmOutcome};

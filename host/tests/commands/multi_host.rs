@@ -14,8 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/http.rs"]
-mod http;
+use crate::http;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;

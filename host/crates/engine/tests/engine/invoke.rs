@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sealed_capability::{Gate, InsertOutcome, Refusal, StorageBackend, StorageError, StorageRequest, StorageResponse};
 use sealed_engine::{EngineError, InferredWorld, InvokeError};
 use sealed_snapshot::verify::verify_component;
