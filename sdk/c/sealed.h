@@ -1,8 +1,8 @@
 /* sealed.h — conveniences for writing a sealed capability in C.
  *
  * Include it after the generated world header (`transform.h` or `side_effect.h`, written by
- * `cargo xtask c-bindings` / `cargo xtask build-c`). It only fills in the generated result types; it adds no
- * imports and no state.
+ * `cargo xtask c-bindings` / `cargo xtask build-c`). It fills in the generated result types and offers a
+ * small input cursor; it adds no imports and no state.
  *
  * Why these helpers exist: the generated export glue frees every non-empty string of the returned
  * `node-result` / `run-error` with `free()` after the host has copied it. So the strings must be heap
@@ -92,6 +92,28 @@ static inline bool sealed_invalid_input(sealed_error_t *err, const char *message
 static inline bool sealed_internal(sealed_error_t *err, const char *message) {
   err->tag = EXPORTS_SEALED_CAPABILITY_NODE_RUN_ERROR_INTERNAL;
   sealed__copy(&err->val.internal.ptr, &err->val.internal.len, message, strlen(message));
+  return false;
+}
+
+/* A bounds-checked cursor over input bytes (the input is not NUL-terminated), for a component that scans
+ * one small, fixed JSON shape by hand, as the SDK's examples do. A capability with richer input should
+ * compile in a real JSON parser instead. */
+typedef struct {
+  const uint8_t *p, *end;
+} sealed_cursor_t;
+
+/* Skips JSON whitespace between tokens. */
+static inline void sealed_skip_ws(sealed_cursor_t *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+}
+
+/* Consumes `ch` after optional whitespace; false (nothing consumed but whitespace) when it is not next. */
+static inline bool sealed_eat(sealed_cursor_t *c, uint8_t ch) {
+  sealed_skip_ws(c);
+  if (c->p < c->end && *c->p == ch) {
+    c->p++;
+    return true;
+  }
   return false;
 }
 

@@ -21,26 +21,7 @@
 
 #include <stdio.h>
 
-typedef struct {
-  const uint8_t *p, *end;
-} cursor;
-
-/* JSON whitespace between tokens (not the word separators). */
-static void skip_ws(cursor *c) {
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-/* Consumes `ch` after optional whitespace. */
-static bool eat(cursor *c, uint8_t ch) {
-  skip_ws(c);
-  if (c->p < c->end && *c->p == ch) {
-    c->p++;
-    return true;
-  }
-  return false;
-}
-
-static bool hex4(cursor *c, uint32_t *out) {
+static bool hex4(sealed_cursor_t *c, uint32_t *out) {
   if (c->end - c->p < 4) return false;
   uint32_t v = 0;
   for (int i = 0; i < 4; i++) {
@@ -59,7 +40,7 @@ static bool hex4(cursor *c, uint32_t *out) {
 
 /* One UTF-8 encoded character. The host passes valid UTF-8; malformed bytes, overlong forms and encoded
  * surrogates are still refused rather than trusted. */
-static bool utf8(cursor *c, uint32_t *cp) {
+static bool utf8(sealed_cursor_t *c, uint32_t *cp) {
   uint8_t b = *c->p;
   size_t n;
   uint32_t v, min;
@@ -89,7 +70,7 @@ static bool utf8(cursor *c, uint32_t *cp) {
 
 /* The next character of a JSON string whose opening quote was consumed: 1 with the character in `*cp`,
  * 0 at the closing quote (consumed), -1 if the string is malformed or unterminated. */
-static int string_char(cursor *c, uint32_t *cp) {
+static int string_char(sealed_cursor_t *c, uint32_t *cp) {
   if (c->p >= c->end) return -1;
   uint8_t b = *c->p;
   if (b == '"') {
@@ -140,13 +121,13 @@ typedef struct {
 } text_field;
 
 /* Scans the whole input; returns NULL when it is well formed, else why it is invalid input. */
-static const char *scan(cursor *c, text_field *t) {
+static const char *scan(sealed_cursor_t *c, text_field *t) {
   int r;
   uint32_t cp;
-  if (!eat(c, '{')) return "input must be a JSON object";
-  if (!eat(c, '}')) {
+  if (!sealed_eat(c, '{')) return "input must be a JSON object";
+  if (!sealed_eat(c, '}')) {
     do {
-      if (!eat(c, '"')) return "malformed JSON: expected a field name";
+      if (!sealed_eat(c, '"')) return "malformed JSON: expected a field name";
       /* Compare the decoded key with "text" as it is read: "te\u0078t" is the same key. */
       size_t matched = 0;
       bool is_text = true;
@@ -158,12 +139,12 @@ static const char *scan(cursor *c, text_field *t) {
       if (!is_text || matched != 4) return "unknown field: the input has one field, `text`";
       if (t->present) return "duplicate field `text`";
       t->present = true;
-      if (!eat(c, ':')) return "malformed JSON: expected `:`";
-      skip_ws(c);
+      if (!sealed_eat(c, ':')) return "malformed JSON: expected `:`";
+      sealed_skip_ws(c);
       if (c->end - c->p >= 4 && memcmp(c->p, "null", 4) == 0) {
         c->p += 4;
         t->null = true;
-      } else if (eat(c, '"')) {
+      } else if (sealed_eat(c, '"')) {
         bool in_word = false;
         while ((r = string_char(c, &cp)) == 1) {
           t->chars++;
@@ -178,16 +159,16 @@ static const char *scan(cursor *c, text_field *t) {
       } else {
         return "`text` must be a string";
       }
-    } while (eat(c, ','));
-    if (!eat(c, '}')) return "malformed JSON: expected `,` or `}`";
+    } while (sealed_eat(c, ','));
+    if (!sealed_eat(c, '}')) return "malformed JSON: expected `,` or `}`";
   }
-  skip_ws(c);
+  sealed_skip_ws(c);
   if (c->p != c->end) return "malformed JSON: text after the object";
   return NULL;
 }
 
 bool exports_sealed_capability_node_run(transform_string_t *input, sealed_result_t *ret, sealed_error_t *err) {
-  cursor c = {input->ptr, input->ptr + input->len};
+  sealed_cursor_t c = {input->ptr, input->ptr + input->len};
   text_field t = {0};
   const char *invalid = scan(&c, &t);
   transform_string_free(input); /* the input is ours to free */

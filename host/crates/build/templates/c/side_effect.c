@@ -18,26 +18,9 @@
 
 #define MAX_KEY 256
 
-typedef struct {
-  const uint8_t *p, *end;
-} cursor;
-
-static void skip_ws(cursor *c) {
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-static bool eat(cursor *c, uint8_t ch) {
-  skip_ws(c);
-  if (c->p < c->end && *c->p == ch) {
-    c->p++;
-    return true;
-  }
-  return false;
-}
-
 /* A JSON string without escapes; returns its length, or -1. `out` gets at most MAX_KEY bytes. */
-static int plain_string(cursor *c, char *out) {
-  if (!eat(c, '"')) return -1;
+static int plain_string(sealed_cursor_t *c, char *out) {
+  if (!sealed_eat(c, '"')) return -1;
   int n = 0;
   while (c->p < c->end && *c->p != '"') {
     uint8_t b = *c->p++;
@@ -51,21 +34,21 @@ static int plain_string(cursor *c, char *out) {
 }
 
 /* Parses {"key": "..."} into `key`; NULL on success, else why not. */
-static const char *scan(cursor *c, char *key, int *key_len) {
+static const char *scan(sealed_cursor_t *c, char *key, int *key_len) {
   char field[MAX_KEY + 1];
-  if (!eat(c, '{')) return "the input must be a JSON object";
+  if (!sealed_eat(c, '{')) return "the input must be a JSON object";
   if (plain_string(c, field) < 0 || strcmp(field, "key") != 0) return "the only field must be `key`";
-  if (!eat(c, ':')) return "malformed JSON";
+  if (!sealed_eat(c, ':')) return "malformed JSON";
   *key_len = plain_string(c, key);
   if (*key_len < 0) return "`key` must be a string of at most 256 bytes without escapes";
-  if (!eat(c, '}')) return "the only field must be `key`";
-  skip_ws(c);
+  if (!sealed_eat(c, '}')) return "the only field must be `key`";
+  sealed_skip_ws(c);
   if (c->p != c->end) return "trailing data after the object";
   return NULL;
 }
 
 bool exports_sealed_capability_node_run(side_effect_string_t *input, sealed_result_t *ret, sealed_error_t *err) {
-  cursor c = {input->ptr, input->ptr + input->len};
+  sealed_cursor_t c = {input->ptr, input->ptr + input->len};
   char key[MAX_KEY + 1];
   int key_len = 0;
   const char *invalid = scan(&c, key, &key_len);
