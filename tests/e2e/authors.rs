@@ -11,61 +11,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::authoring::{OneNode, data_of, host_cmd, outside, sha256_file};
 use crate::harness;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use harness::{host_bin, workspace};
+use harness::workspace;
 use serde_json::{Value, json};
 
 /// `host --json ARGS` in `cwd`; its one JSON envelope and exit code.
 fn host(cwd: &Path, args: &[&str]) -> (Value, i32, Output) {
-    host_env(cwd, args, &[])
-}
-
-fn host_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Value, i32, Output) {
-    let mut cmd = Command::new(host_bin());
-    cmd.current_dir(cwd).arg("--json").args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("running host");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "host {args:?}: stdout is not one JSON envelope ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (envelope, out.status.code().unwrap_or(-1), out)
+    host_cmd(cwd, args, &[])
 }
 
 fn ok(cwd: &Path, args: &[&str]) -> Value {
-    let (env, code, out) = host(cwd, args);
-    assert!(
-        code == 0 && env["ok"] == true,
-        "host {args:?} exited {code}: {env}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    env["data"].clone()
-}
-
-/// A temporary directory that is not inside the checkout.
-fn outside() -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    let real = std::fs::canonicalize(t.path()).unwrap();
-    assert!(
-        !real.starts_with(std::fs::canonicalize(workspace()).unwrap()),
-        "{} is inside the checkout",
-        real.display()
-    );
-    t
-}
-
-fn sha256_file(p: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+    data_of(args, host(cwd, args))
 }
 
 /// The whole author's path for one project already created in `project`: build, test, seal a one-node
@@ -99,73 +60,12 @@ fn build_test_seal_run_verify(work: &Path, project: &Path, payload: Value, outco
     );
 
     // A one-node workflow around it, sealed with a throwaway key made here.
-    let flow = project.join("workflow");
-    std::fs::create_dir_all(&flow).unwrap();
-    let outcomes: Vec<String> = serde_json::from_value(manifest["outcomes"].clone()).unwrap();
-    let mut nodes = serde_json::Map::new();
-    let mut next = serde_json::Map::new();
-    for o in &outcomes {
-        next.insert(o.clone(), json!(o.to_lowercase()));
-        nodes.insert(o.to_lowercase(), json!({"kind": "terminal", "ok": true, "status": o}));
-    }
-    let fields: Vec<String> = payload.as_object().unwrap().keys().cloned().collect();
-    let inputs: serde_json::Map<String, Value> = fields
-        .iter()
-        .map(|f| (f.clone(), json!(format!("$.payload.{f}"))))
-        .collect();
-    nodes.insert(
-        "step".into(),
-        json!({"kind": "CT", "component": name, "inputs": inputs, "next": next}),
-    );
-    let source = json!({
-        "format": "sealed-source/v1",
-        "name": name,
-        "components": { &name: {
-            "wasm": format!("../target/sealed/{name}.wasm"),
-            "sha256": built["sha256"], "world": "transform", "outcomes": outcomes,
-        }},
-        "workflows": { "main": {
-            "admission": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": fields},
-            "entry": "step",
-            "nodes": nodes,
-        }}
-    });
-    std::fs::write(flow.join("source.json"), serde_json::to_vec_pretty(&source).unwrap()).unwrap();
-    std::fs::write(flow.join("payload.json"), payload.to_string()).unwrap();
-    let keys = work.join("keys");
-    ok(
-        work,
-        &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"],
-    );
-    let signer = keys.join("snapshot-signer.key");
-    let signer_pub = keys.join("snapshot-signer.pub.json");
-    let sealed = flow.join("sealed");
-    ok(
-        project,
-        &[
-            "seal",
-            "workflow/source.json",
-            "--out",
-            sealed.to_str().unwrap(),
-            "--sign",
-            signer.to_str().unwrap(),
-        ],
-    );
+    let one = OneNode::seal(&ok, work, project, &built, &payload, None);
 
     // `run` without --trust is refused with a hint that says what to pass.
-    let data = work.join(format!("data-{name}"));
-    let run_args = [
-        "run",
-        "--snapshot",
-        sealed.to_str().unwrap(),
-        "--wf",
-        "main",
-        "--payload",
-        "workflow/payload.json",
-        "--data-root",
-        data.to_str().unwrap(),
-    ];
-    let (refused, code, _) = host(project, &run_args);
+    let untrusted = one.run_args(false);
+    let untrusted: Vec<&str> = untrusted.iter().map(String::as_str).collect();
+    let (refused, code, _) = host(project, &untrusted);
     assert_eq!(
         (code, refused["error"]["code"].as_str()),
         (5, Some("TRUST_ROOT_INVALID")),
@@ -179,26 +79,12 @@ fn build_test_seal_run_verify(work: &Path, project: &Path, payload: Value, outco
         "{hint}"
     );
 
-    let mut with_trust = run_args.to_vec();
-    with_trust.extend(["--trust", signer_pub.to_str().unwrap()]);
-    let run = ok(project, &with_trust);
+    let trusted = one.run_args(true);
+    let trusted: Vec<&str> = trusted.iter().map(String::as_str).collect();
+    let run = ok(project, &trusted);
     assert_eq!(run["status"], outcome, "{run}");
     assert_eq!(run["steps"][0]["outcome"], outcome);
-    let trace = run["trace"]["path"].as_str().unwrap().to_string();
-    let run_signer = data.join("keys").join("run-signer.pub.json");
-    let verified = ok(
-        work,
-        &[
-            "verify",
-            &trace,
-            "--snapshot",
-            sealed.to_str().unwrap(),
-            "--trust",
-            run_signer.to_str().unwrap(),
-            "--trust",
-            signer_pub.to_str().unwrap(),
-        ],
-    );
+    let verified = one.verify(&ok, work, run["trace"]["path"].as_str().unwrap());
     assert_eq!(verified["ok"], true, "{verified}");
     built
 }
@@ -315,7 +201,7 @@ sealed_sdk::side_effect!(run);
         ],
     );
     let target = project.join("target");
-    let (built, code, out) = host_env(&cs, &["build"], &[("CARGO_TARGET_DIR", target.to_str().unwrap())]);
+    let (built, code, out) = host_cmd(&cs, &["build"], &[("CARGO_TARGET_DIR", target.as_os_str())]);
     assert_eq!(code, 0, "{built}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(built["data"]["world"], "side-effect");
     let imports: Vec<String> = serde_json::from_value(built["data"]["imports"].clone()).unwrap();
@@ -402,7 +288,7 @@ fn a_c_capability_from_new_to_verified_run() {
     // `id` cannot say root, so nothing is installed).
     let wasm = project.join("target/sealed/counter.wasm");
     let before = std::fs::read(&wasm).unwrap();
-    let (refused, code, _) = host_env(&project, &["build"], &[("PATH", "")]);
+    let (refused, code, _) = host_cmd(&project, &["build"], &[("PATH", std::ffi::OsStr::new(""))]);
     assert_eq!(
         (code, refused["error"]["code"].as_str()),
         (5, Some("BUILD_TOOL_MISSING")),

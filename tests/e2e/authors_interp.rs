@@ -12,14 +12,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::authoring::{OneNode, data_of, host_cmd, outside, sha256_file};
 use crate::harness;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use harness::{host_bin, workspace};
+use harness::workspace;
 use sealed_capability::Gate;
 use sealed_engine::{Engine, EngineProfile, Prepared};
 use sealed_snapshot::{Limits, World};
@@ -49,52 +51,20 @@ fn host(cwd: &Path, args: &[&str]) -> (Value, i32, Output) {
     host_env(cwd, args, &[])
 }
 
+/// As [`host`], every command with the shared toolchain and component-cache directories; `env` (set
+/// after them) may override either.
 fn host_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Value, i32, Output) {
-    let mut cmd = Command::new(host_bin());
-    cmd.current_dir(cwd)
-        .arg("--json")
-        .args(args)
-        .env("SEALED_TOOLCHAIN_DIR", toolchains())
-        .env("SEALED_CACHE_DIR", cache_dir());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("running host");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "host {args:?}: stdout is not one JSON envelope ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (envelope, out.status.code().unwrap_or(-1), out)
+    let toolchains = toolchains();
+    let mut all: Vec<(&str, &OsStr)> = vec![
+        ("SEALED_TOOLCHAIN_DIR", toolchains.as_os_str()),
+        ("SEALED_CACHE_DIR", cache_dir().as_os_str()),
+    ];
+    all.extend(env.iter().map(|(k, v)| (*k, v.as_os_str())));
+    host_cmd(cwd, args, &all)
 }
 
 fn ok(cwd: &Path, args: &[&str]) -> Value {
-    let (env, code, out) = host(cwd, args);
-    assert!(
-        code == 0 && env["ok"] == true,
-        "host {args:?} exited {code}: {env}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    env["data"].clone()
-}
-
-/// A temporary directory that is not inside the checkout.
-fn outside() -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    let real = std::fs::canonicalize(t.path()).unwrap();
-    assert!(
-        !real.starts_with(std::fs::canonicalize(workspace()).unwrap()),
-        "{} is inside the checkout",
-        real.display()
-    );
-    t
-}
-
-fn sha256_file(p: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+    data_of(args, host(cwd, args))
 }
 
 fn say(line: &str) {
@@ -143,78 +113,13 @@ fn test_vectors(project: &Path, built: &Value) {
 /// Seals a one-node workflow around the built transform with a fresh key, runs it on `payload`, checks
 /// the node's outcome and output, and verifies the run offline.
 fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, outcome: &str, output: Value) {
-    let name = built["name"].as_str().unwrap().to_string();
-    let outcomes: Vec<String> = serde_json::from_value(built["outcomes"].clone()).unwrap();
-    let flow = project.join("workflow");
-    std::fs::create_dir_all(&flow).unwrap();
-    let mut nodes = serde_json::Map::new();
-    let mut next = serde_json::Map::new();
-    for o in &outcomes {
-        next.insert(o.clone(), json!(o.to_lowercase()));
-        nodes.insert(o.to_lowercase(), json!({"kind": "terminal", "ok": true, "status": o}));
-    }
-    let fields: Vec<String> = payload.as_object().unwrap().keys().cloned().collect();
-    let inputs: serde_json::Map<String, Value> = fields
-        .iter()
-        .map(|f| (f.clone(), json!(format!("$.payload.{f}"))))
-        .collect();
-    nodes.insert(
-        "step".into(),
-        json!({"kind": "CT", "component": name, "inputs": inputs, "next": next}),
-    );
-    let source = json!({
-        "format": "sealed-source/v1",
-        "name": name,
-        "components": { &name: {
-            "wasm": format!("../target/sealed/{name}.wasm"),
-            "sha256": built["sha256"], "world": "transform", "outcomes": outcomes,
-        }},
-        "workflows": { "main": {
-            // An interpreter is a large component: Cranelift takes tens of seconds on it (minutes on a
-            // loaded machine), so the compile budget is raised to the host ceiling.
-            "run_limits": {"compile_ms": sealed_build::scaffold::INTERPRETED_COMPILE_MS},
-            "admission": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": fields},
-            "entry": "step",
-            "nodes": nodes,
-        }}
-    });
-    std::fs::write(flow.join("source.json"), serde_json::to_vec_pretty(&source).unwrap()).unwrap();
-    std::fs::write(flow.join("payload.json"), payload.to_string()).unwrap();
-    let keys = work.join(format!("keys-{name}"));
-    ok(
-        work,
-        &["keygen", "--out", keys.to_str().unwrap(), "--role", "snapshot-signer"],
-    );
-    let signer_pub = keys.join("snapshot-signer.pub.json");
-    let sealed = flow.join("sealed");
-    ok(
-        project,
-        &[
-            "seal",
-            "workflow/source.json",
-            "--out",
-            sealed.to_str().unwrap(),
-            "--sign",
-            keys.join("snapshot-signer.key").to_str().unwrap(),
-        ],
-    );
-    let data = work.join(format!("data-{name}"));
-    let run = ok(
-        project,
-        &[
-            "run",
-            "--snapshot",
-            sealed.to_str().unwrap(),
-            "--wf",
-            "main",
-            "--payload",
-            "workflow/payload.json",
-            "--data-root",
-            data.to_str().unwrap(),
-            "--trust",
-            signer_pub.to_str().unwrap(),
-        ],
-    );
+    // An interpreter is a large component: Cranelift takes tens of seconds on it (minutes on a loaded
+    // machine), so the compile budget is raised to the host ceiling.
+    let limits = json!({"compile_ms": sealed_build::scaffold::INTERPRETED_COMPILE_MS});
+    let one = OneNode::seal(&ok, work, project, built, &payload, Some(limits));
+    let args = one.run_args(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ok(project, &args);
     assert_eq!(run["status"], outcome, "{run}");
     assert_eq!(run["steps"][0]["outcome"], outcome, "{run}");
     let trace = run["trace"]["path"].as_str().unwrap().to_string();
@@ -225,19 +130,7 @@ fn seal_run_verify(work: &Path, project: &Path, built: &Value, payload: Value, o
         .find(|l| l["node"] == "step" && l.get("output").is_some())
         .unwrap_or_else(|| panic!("{trace}: no line of node `step` with an output"));
     assert_eq!(node_line["output"], output, "{node_line}");
-    let verified = ok(
-        work,
-        &[
-            "verify",
-            &trace,
-            "--snapshot",
-            sealed.to_str().unwrap(),
-            "--trust",
-            data.join("keys").join("run-signer.pub.json").to_str().unwrap(),
-            "--trust",
-            signer_pub.to_str().unwrap(),
-        ],
-    );
+    let verified = one.verify(&ok, work, &trace);
     assert_eq!(verified["ok"], true, "{verified}");
 }
 

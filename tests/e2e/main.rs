@@ -13,6 +13,7 @@
 mod harness;
 
 mod acceptance;
+mod authoring;
 mod authors;
 mod authors_interp;
 mod concurrency;

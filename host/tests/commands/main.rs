@@ -16,3 +16,4 @@ mod fuzz_admission;
 mod import_pgs;
 mod multi_host;
 mod serve;
+mod serve_process;

@@ -15,13 +15,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::http;
+use crate::serve_process::wait_listening;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,7 +33,6 @@ use serde_json::json;
 const HOST: &str = env!("CARGO_BIN_EXE_host");
 const REGISTER: &str = "/v1/runs/register-actor/register_actor";
 const CLAIM: &str = "/v1/runs/review-claim/review_claim";
-const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -93,45 +91,7 @@ impl Host {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("listening on http://") {
-                        let bound: SocketAddr = a.trim().parse().unwrap();
-                        break SocketAddr::from(([127, 0, 0, 1], bound.port()));
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    std::thread::sleep(Duration::from_millis(100));
-                    panic!("no `listening on` line ({e:?}); stderr:\n{}", stderr.lock().unwrap());
-                }
-            }
-        };
+        let (addr, stderr) = wait_listening(&mut child);
         Host {
             child,
             addr,

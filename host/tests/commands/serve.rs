@@ -13,8 +13,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::http;
+use crate::serve_process::{drain_stderr, wait_listening};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -28,8 +29,6 @@ use serde_json::{Value, json};
 
 const HOST: &str = env!("CARGO_BIN_EXE_host");
 const RUN_PATH: &str = "/v1/runs/register-actor/register_actor";
-/// Start-up includes compiling three components when the shared cache is cold (debug build).
-const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -111,23 +110,6 @@ fn command(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Collects a child's stderr in the background (so it never blocks on a full pipe).
-fn drain_stderr(child: &mut Child) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stderr.take().unwrap();
-    let sink = text.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
 impl Server {
     fn start(data: &Path, extra: &[&str]) -> Server {
         Server::start_with_env(data, extra, &[])
@@ -135,35 +117,7 @@ impl Server {
 
     fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = command(data, extra, env).spawn().unwrap();
-        let stderr = drain_stderr(&mut child);
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("listening on http://") {
-                        let bound: SocketAddr = a.trim().parse().unwrap();
-                        // Connect over loopback even when bound to 0.0.0.0.
-                        break SocketAddr::from(([127, 0, 0, 1], bound.port()));
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    std::thread::sleep(Duration::from_millis(100));
-                    panic!("no `listening on` line ({e:?}); stderr:\n{}", stderr.lock().unwrap());
-                }
-            }
-        };
+        let (addr, stderr) = wait_listening(&mut child);
         Server { child, addr, stderr }
     }
 

@@ -501,10 +501,22 @@ fn cache_child() {
 fn eight_processes_on_a_cold_cache_leave_one_valid_entry_per_component() {
     let tmp = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..RACERS)
+    // The child's test name as libtest knows it: its module path without the crate (`cache::cache_child`
+    // in the `engine` test binary), so a move to another module or binary cannot make it match nothing.
+    let child_test = format!(
+        "{}::cache_child",
+        module_path!().split_once("::").map_or("", |(_, m)| m)
+    );
+    let mut children: Vec<_> = (0..RACERS)
         .map(|i| {
             Command::new(&exe)
-                .args(["cache_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+                .args([
+                    child_test.as_str(),
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(ENV_CHILD_DIR, tmp.path())
                 .env(ENV_CHILD_ID, i.to_string())
                 .stdout(Stdio::piped())
@@ -516,6 +528,17 @@ fn eight_processes_on_a_cold_cache_leave_one_valid_entry_per_component() {
     let deadline = Instant::now() + Duration::from_secs(120);
     while (0..RACERS).any(|i| !tmp.path().join(format!("ready-{i}")).exists()) {
         assert!(Instant::now() < deadline, "children did not get ready");
+        // A child that ended before it got ready ran no test at all (e.g. its name filter matched none).
+        for (i, child) in children.iter_mut().enumerate() {
+            if !tmp.path().join(format!("ready-{i}")).exists() && child.try_wait().unwrap().is_some() {
+                let out = children.swap_remove(i).wait_with_output().unwrap();
+                panic!(
+                    "child {i} ended before it got ready:\n{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
     std::fs::write(tmp.path().join("go"), b"").unwrap();
