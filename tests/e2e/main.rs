@@ -1,7 +1,7 @@
 //! The end-to-end tests of the sealed host, one module per concern, linked into one test binary.
 //!
 //! One binary instead of one per file: each links the whole host (wasmtime and Cranelift included), so
-//! sixteen of them cost ~1.3 GB of disk and a link each on every `cargo test`. `bounded.rs` stays its own
+//! sixteen of them cost ~1.1 GB of disk and a link each on every `cargo test`. `bounded.rs` stays its own
 //! binary because it reads the peak RSS of *all* the process's children (`RUSAGE_CHILDREN`), which other
 //! tests' children would pollute. Run one module with a filter: `cargo test -p sealed-tests --test e2e
 //! crash::`.

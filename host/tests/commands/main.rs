@@ -1,6 +1,6 @@
 //! Tests of the `host` commands (run, seal, verify, serve, import, …) as a user drives them, one module
 //! per concern, linked into one test binary: each binary links the whole host, so one per file cost a
-//! link and ~60 MB of disk each. Run one module with a filter: `cargo test -p sealed-host --test commands
+//! link and 30-50 MB of disk each. Run one module with a filter: `cargo test -p sealed-host --test commands
 //! serve::`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
